@@ -1,0 +1,45 @@
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request, Response, status
+
+from app.config import APP_VERSION
+from app.database import Database
+from app.schemas.health import HealthResponse, ServiceInfo
+
+router = APIRouter(tags=["health"])
+
+_UNHEALTHY = {status.HTTP_503_SERVICE_UNAVAILABLE: {"model": HealthResponse}}
+
+
+@router.get("/", response_model=ServiceInfo, summary="Service information")
+async def service_info(request: Request) -> ServiceInfo:
+    return ServiceInfo(
+        name=request.app.title,
+        version=APP_VERSION,
+        docs="/docs",
+        redoc="/redoc",
+        openapi="/openapi.json",
+        health="/health",
+    )
+
+
+@router.get("/health", response_model=HealthResponse, responses=_UNHEALTHY, summary="Health check")
+@router.get(
+    "/api/v1/health", response_model=HealthResponse, responses=_UNHEALTHY, summary="Health check"
+)
+async def health(request: Request, response: Response) -> HealthResponse:
+    """Answers 200 when the database answers a query, 503 `unhealthy` when it does not."""
+    database: Database = request.app.state.database
+    database_ok = await database.is_reachable()
+    if not database_ok:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return HealthResponse(
+        status="healthy" if database_ok else "unhealthy",
+        service=request.app.title,
+        version=APP_VERSION,
+        timestamp=datetime.now(UTC),
+        components={
+            "api": "operational",
+            "database": "operational" if database_ok else "unavailable",
+        },
+    )

@@ -1,0 +1,144 @@
+"""Settings: every knob an operator can turn, read from the environment and `.env`."""
+
+import contextlib
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+APP_VERSION = "1.0.0"
+MIN_JWT_SECRET_BYTES = 32
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Turn a plain `postgresql://` (or `postgres://`) URL into SQLAlchemy's asyncpg form."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("a database URL looks like postgresql://user:password@host:5432/dbname")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme == "postgresql+asyncpg":
+        return url
+    raise ValueError(f"unsupported database URL scheme {scheme!r}: PostgreSQL is required")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=True)
+
+    APP_NAME: str = Field(
+        "Monte Carlo Simulation", description="Service name shown in docs and health."
+    )
+    ENVIRONMENT: Literal["development", "production"] = Field(
+        "development", description="production enforces a strong JWT secret, HSTS and JSON logs."
+    )
+    LOG_LEVEL: str = Field("INFO", description="Python logging level.")
+    DATA_DIR: Path = Field(
+        PROJECT_ROOT / ".data",
+        description="Embedded PostgreSQL data and the development JWT secret live here.",
+    )
+
+    DATABASE_URL: str | None = Field(
+        None, description="postgresql:// URL; unset = embedded PostgreSQL in DATA_DIR/postgres."
+    )
+    DATABASE_URL_ASYNC: str | None = Field(
+        None, description="postgresql+asyncpg:// URL; derived from DATABASE_URL when unset."
+    )
+    DB_POOL_SIZE: int = Field(20, ge=1, description="Connections kept in each worker's pool.")
+    DB_MAX_OVERFLOW: int = Field(10, ge=0, description="Extra connections allowed under load.")
+
+    JWT_SECRET_KEY: SecretStr | None = Field(
+        None, description="HS256 signing secret, >= 32 bytes; required in production."
+    )
+    JWT_ALGORITHM: Literal["HS256"] = Field("HS256", description="JWT signing algorithm.")
+    JWT_EXPIRATION_HOURS: float = Field(24, gt=0, description="Access token lifetime.")
+    REFRESH_TOKEN_DAYS: float = Field(7, gt=0, description="Refresh token lifetime.")
+    BCRYPT_ROUNDS: int = Field(12, ge=4, le=16, description="bcrypt work factor.")
+    LOCKOUT_THRESHOLD: int = Field(5, ge=1, description="Failed logins in a row before lockout.")
+    LOCKOUT_MINUTES: float = Field(15, gt=0, description="How long a locked account stays locked.")
+
+    API_KEY_PREFIX: str = Field("mk_live_", description="Prefix of every API key.")
+    API_KEY_EXPIRY_DAYS: float = Field(30, gt=0, description="API key lifetime.")
+    MAX_ACTIVE_API_KEYS: int = Field(10, ge=2, description="Active API keys allowed per user.")
+
+    REDIS_URL: str | None = Field(
+        None, description="redis:// URL shares rate-limit counters across workers; unset = memory."
+    )
+    AUTH_RATE_LIMIT: str = Field("10/minute", description="Per IP on /auth/register.")
+    LOGIN_RATE_LIMIT: str = Field("20/minute", description="Per IP on login, token and refresh.")
+    API_RATE_LIMIT: str = Field("60/minute", description="Per API key on /api/v1/*.")
+
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"], description="Comma-separated allowed origins."
+    )
+    MAX_REQUEST_BYTES: int = Field(1_048_576, ge=1024, description="Larger bodies get 413.")
+
+    MAX_SIMULATIONS: int = Field(1_000_000, ge=1, description="Upper bound of num_simulations.")
+    SIMULATION_MAX_CONCURRENCY: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Simulations running at once per worker (default: CPU cores).",
+    )
+    SIMULATION_QUEUE_SECONDS: float = Field(
+        5.0, ge=0, description="Longest wait for a simulation slot before 503."
+    )
+
+    @field_validator("CORS_ORIGINS", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _derive_async_url(self) -> "Settings":
+        if self.DATABASE_URL_ASYNC:
+            self.DATABASE_URL_ASYNC = to_asyncpg_url(self.DATABASE_URL_ASYNC)
+        elif self.DATABASE_URL:
+            self.DATABASE_URL_ASYNC = to_asyncpg_url(self.DATABASE_URL)
+        return self
+
+    @model_validator(mode="after")
+    def _require_strong_secret_in_production(self) -> "Settings":
+        if self.ENVIRONMENT != "production":
+            return self
+        secret = self.JWT_SECRET_KEY.get_secret_value() if self.JWT_SECRET_KEY else ""
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(
+                "JWT_SECRET_KEY must be set to at least 32 bytes in production "
+                "(generate one with: openssl rand -hex 32)"
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.ENVIRONMENT == "production"
+
+    def jwt_secret(self) -> str:
+        """The signing secret; in development one is created once and kept in DATA_DIR."""
+        if self.JWT_SECRET_KEY is not None:
+            return self.JWT_SECRET_KEY.get_secret_value()
+        return _development_secret(self.DATA_DIR / "jwt_secret")
+
+
+def _development_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        # link() is atomic and refuses to overwrite: when several workers start at once,
+        # exactly one secret wins and every worker reads that one.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,87 @@
+"""Async engine, sessions, and the embedded PostgreSQL used when no DATABASE_URL is given."""
+
+import asyncio
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from app.config import Settings, to_asyncpg_url
+
+logger = logging.getLogger(__name__)
+
+# pgserver stops the embedded server when the last process holding a handle exits.
+_embedded_servers: dict[Path, object] = {}
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or join) the embedded PostgreSQL kept in `data_dir`; return its asyncpg URL."""
+    with warnings.catch_warnings():
+        # pgserver falls back to /tmp when XDG_RUNTIME_DIR is unset, as it is in containers.
+        warnings.simplefilter("ignore")
+        import pgserver  # imported here: deployments with DATABASE_URL never need it
+
+    data_dir = data_dir.resolve()
+    if data_dir not in _embedded_servers:
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        logger.info("starting embedded PostgreSQL in %s", data_dir)
+        _embedded_servers[data_dir] = pgserver.get_server(data_dir, cleanup_mode="stop")
+    return to_asyncpg_url(_embedded_servers[data_dir].get_uri())
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The asyncpg URL to use: the configured one, or the embedded server's."""
+    if settings.DATABASE_URL_ASYNC:
+        return settings.DATABASE_URL_ASYNC
+    return start_embedded_postgres(settings.DATA_DIR / "postgres")
+
+
+class Database:
+    """One async engine and its session factory, owned by the app's lifespan."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        return cls(
+            resolve_database_url(settings),
+            pool_size=settings.DB_POOL_SIZE,
+            max_overflow=settings.DB_MAX_OVERFLOW,
+        )
+
+    async def is_reachable(self, timeout_seconds: float = 2.0) -> bool:
+        """True when the database answers `SELECT 1` within the timeout."""
+        try:
+            async with asyncio.timeout(timeout_seconds), self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure to answer means unhealthy, never a 500
+            logger.warning("database health check failed", exc_info=True)
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; whatever it did not commit is rolled back."""
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,84 @@
+"""The app factory: wires settings, middleware, routers and the lifespan. Nothing else."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.api import health
+from app.api.docs import DOCS_ASSETS_URL, mount_docs
+from app.api.errors import register_error_handlers
+from app.config import APP_VERSION, Settings, get_settings
+from app.database import Database
+from app.logging_config import configure_logging
+from app.middleware.body_size import BodySizeLimitMiddleware
+from app.middleware.request_context import RequestContextMiddleware
+from app.middleware.security_headers import SecurityHeadersMiddleware
+
+DESCRIPTION = """
+Monte Carlo portfolio-risk simulation as a service.
+
+* **Dashboard** endpoints (`/auth/*`, `/api-keys/*`) take a JWT: `Authorization: Bearer <token>`.
+* **Programmatic** endpoints (`/api/v1/*`) take an API key: `X-API-Key: mk_live_...`.
+
+Every error answers `{"detail": ...}`; every response carries an `X-Request-ID`.
+"""
+
+TAGS = [
+    {"name": "health", "description": "Service information and health checks for load balancers."},
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # Starting the embedded PostgreSQL blocks for a moment: keep it off the event loop.
+    database = await asyncio.to_thread(Database.from_settings, settings)
+    app.state.database = database
+    try:
+        yield
+    finally:
+        await database.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(json_lines=settings.is_production, level=settings.LOG_LEVEL)
+
+    app = FastAPI(
+        title=settings.APP_NAME,
+        version=APP_VERSION,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+
+    register_error_handlers(app)
+    app.include_router(health.router)
+    mount_docs(app)
+
+    # Added innermost first: a request meets security headers, request context, CORS, body limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.CORS_ORIGINS,
+        allow_credentials="*" not in settings.CORS_ORIGINS,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.is_production,
+        cacheable_prefixes=(DOCS_ASSETS_URL,),
+    )
+    return app
+
+
+app = create_app()

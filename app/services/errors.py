@@ -1,0 +1,39 @@
+"""Business errors raised by services. `app/api/errors.py` turns each kind into an HTTP answer.
+
+Messages are written for the caller: they are returned as the response's `detail`.
+"""
+
+
+class DomainError(Exception):
+    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after_seconds = retry_after_seconds
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but its values cannot be used (e.g. a correlation matrix)."""
+
+
+class NotAuthenticated(DomainError):
+    """Credentials are missing, wrong, expired or revoked."""
+
+
+class Forbidden(DomainError):
+    """Authenticated, but not allowed to do this."""
+
+
+class NotFound(DomainError):
+    """No such resource, or not one the caller may see."""
+
+
+class Conflict(DomainError):
+    """The request breaks a uniqueness or count rule."""
+
+
+class Locked(DomainError):
+    """The account is temporarily locked."""
+
+
+class Unavailable(DomainError):
+    """A dependency or capacity is unavailable right now; try again later."""

@@ -1,0 +1,155 @@
+"""Shared fixtures: a real PostgreSQL, migrated once per session, emptied before each test.
+
+The database is TEST_DATABASE_URL when set (CI points it at the machine's PostgreSQL), otherwise an
+embedded PostgreSQL started for this test session in a temporary folder.
+"""
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from alembic.config import Config
+from fastapi import FastAPI
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+
+from alembic import command
+from app.config import PROJECT_ROOT, Settings, to_asyncpg_url
+from app.database import start_embedded_postgres
+from app.main import create_app
+from app.models import Base
+
+TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+async def ensure_database_exists(url: str) -> None:
+    """Create the URL's database on its server if it is missing."""
+    target = make_url(url)
+    server = target.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    connection = await asyncpg.connect(server)
+    try:
+        exists = await connection.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", target.database
+        )
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{target.database}"')
+    finally:
+        await connection.close()
+
+
+def alembic_config() -> Config:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+async def run_alembic(engine: AsyncEngine, action: Callable[[Config], None]) -> None:
+    """Run an Alembic command on a connection of `engine` (no nested event loop)."""
+
+    def run(sync_connection: object) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync_connection
+        action(config)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    configured = os.environ.get("TEST_DATABASE_URL")
+    if configured:
+        return to_asyncpg_url(configured)
+    return start_embedded_postgres(tmp_path_factory.mktemp("embedded") / "postgres")
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    await ensure_database_exists(database_url)
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await run_alembic(engine, lambda config: command.upgrade(config, "head"))
+    yield engine
+    await engine.dispose()
+
+
+async def empty_all_tables(engine: AsyncEngine) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The test database, emptied: each test starts from nothing, in any order."""
+    await empty_all_tables(engine)
+    return engine
+
+
+@pytest.fixture
+async def db(clean_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with AsyncSession(clean_engine, expire_on_commit=False) as session:
+        yield session
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "DATABASE_URL_ASYNC": database_url,
+        "DATA_DIR": data_dir,
+        "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        "BCRYPT_ROUNDS": 4,
+        "DB_POOL_SIZE": 5,
+        "DB_MAX_OVERFLOW": 10,
+        "AUTH_RATE_LIMIT": "10000/minute",
+        "LOGIN_RATE_LIMIT": "10000/minute",
+        "API_RATE_LIMIT": "10000/minute",
+        "LOG_LEVEL": "INFO",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def settings_factory(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., Settings]:
+    data_dir = tmp_path_factory.mktemp("data")
+    return lambda **overrides: make_settings(database_url, data_dir, **overrides)
+
+
+ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+
+
+@pytest.fixture
+async def client_factory(
+    clean_engine: AsyncEngine, settings_factory: Callable[..., Settings]
+) -> AsyncIterator[ClientFactory]:
+    """Build a client on a fresh app with some settings overridden; lifespans end with the test."""
+    contexts = []
+
+    async def build(app: FastAPI | None = None, **overrides: object) -> httpx.AsyncClient:
+        app = app or create_app(settings_factory(**overrides))
+        lifespan = app.router.lifespan_context(app)
+        await lifespan.__aenter__()
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        )
+        contexts.append((lifespan, client))
+        return client
+
+    yield build
+    for lifespan, client in reversed(contexts):
+        await client.aclose()
+        await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def client(client_factory: ClientFactory) -> httpx.AsyncClient:
+    return await client_factory()
