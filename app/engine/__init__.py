@@ -1,0 +1,68 @@
+"""Monte Carlo engine: pure functions on NumPy arrays (no I/O, no web, no database).
+
+The web service calls the engine from several threads at once, so Numba must use a thread-safe
+threading layer (OpenMP or TBB, never the default-fallback workqueue); it is chosen here, before
+anything is compiled, unless NUMBA_THREADING_LAYER says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numba
+
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    numba.config.THREADING_LAYER = "threadsafe"
+
+from app.engine.metrics import compute_metrics
+from app.engine.simulate import (
+    REBALANCING_INTERVALS,
+    InvalidCorrelationError,
+    SimulationInputs,
+    SimulationOutput,
+    run_simulation,
+)
+
+__all__ = [
+    "REBALANCING_INTERVALS",
+    "InvalidCorrelationError",
+    "SimulationInputs",
+    "SimulationOutput",
+    "compute_metrics",
+    "run_simulation",
+    "warm_up",
+]
+
+
+def warm_up() -> str:
+    """Load (or compile) every kernel with a tiny run; return the Numba threading layer in use.
+
+    Raises RuntimeError when the layer is not thread safe (workqueue), since concurrent requests
+    would then crash the process.
+    """
+    from dataclasses import replace
+
+    import numpy as np
+
+    inputs = SimulationInputs(
+        weights=np.array([0.6, 0.4]),
+        annual_returns=np.array([0.07, 0.03]),
+        annual_volatilities=np.array([0.15, 0.05]),
+        correlation=np.array([[1.0, 0.2], [0.2, 1.0]]),
+        initial_investment=1000.0,
+        monthly_contribution=10.0,
+        years=1,
+        num_paths=64,
+        seed=0,
+        sample_paths=2,
+    )
+    for rebalancing in ("monthly", "none"):
+        output = run_simulation(replace(inputs, rebalancing=rebalancing), block_size=16)
+    compute_metrics(output, risk_free_rate=0.0, inflation_rate=0.02, years=1)
+    layer = numba.threading_layer()
+    if layer == "workqueue":
+        raise RuntimeError(
+            "Numba is using the 'workqueue' threading layer, which is not thread safe; install "
+            "OpenMP (libgomp) or TBB, or set NUMBA_THREADING_LAYER=omp"
+        )
+    return layer

@@ -1,0 +1,255 @@
+"""The fused Monte Carlo kernel: random numbers, portfolio steps and per-path statistics at once.
+
+Paths are processed in blocks; within a block the month loop is outside and the path loop inside,
+so each inner loop is a straight-line body over small per-path arrays that LLVM vectorizes.
+Only per-path summaries leave a block (plus the few whole paths kept for samples and bands).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from app.engine.philox import INLINE, JIT, _float_bits, fast_exp, fill_normals_block
+
+NEVER = 0  # rebalance_every value meaning "only at the start"
+
+
+@njit(parallel=True, **JIT)
+def simulate_paths(
+    k0: np.uint64,
+    k1: np.uint64,
+    loadings: np.ndarray,
+    growth: np.ndarray,
+    weights: np.ndarray,
+    initial: float,
+    contribution: float,
+    months: int,
+    rebalance_every: int,
+    return_shift: float,
+    block_size: int,
+    sample_values: np.ndarray,
+    band_values: np.ndarray,
+    final_values: np.ndarray,
+    index_final: np.ndarray,
+    max_drawdowns: np.ndarray,
+    sum_dev: np.ndarray,
+    sum_dev_sq: np.ndarray,
+    return_months: np.ndarray,
+) -> None:
+    """Simulate len(final_values) paths of a correlated GBM portfolio with monthly flows.
+
+    Month t of path p: start = max(V + c, 0) (a path at 0 is depleted for good when c < 0);
+    asset i grows by R_i = growth_i * exp(sum_j loadings_ij Z_j), Z ~ N(0, I) from Philox
+    counter (p, t); holdings are reset to weights * start every `rebalance_every` months
+    (NEVER: at t = 0 only). The time-weighted index moves by V_end / start on live months.
+    Outputs are written in place; per-path sums are of (monthly return - return_shift).
+    """
+    num_paths = final_values.shape[0]
+    num_assets = growth.shape[0]
+    rows = num_assets + (num_assets & 1)
+    num_samples = sample_values.shape[0]
+    num_band = band_values.shape[1]
+    monthly = rebalance_every == 1
+    num_blocks = (num_paths + block_size - 1) // block_size
+    for b in prange(num_blocks):
+        first = b * block_size
+        count = min(block_size, num_paths - first)
+        normals = np.empty((rows, count))
+        log_return = np.empty(count)
+        gross = np.empty(count)
+        start = np.empty(count)
+        scale = np.empty(count)
+        holdings = np.empty((0 if monthly else num_assets, count))
+        value = np.full(count, initial)
+        index = np.ones(count)
+        peak = np.ones(count)
+        min_ratio = np.ones(count)
+        dev = np.zeros(count)
+        dev_sq = np.zeros(count)
+        live_months = np.zeros(count)
+        keep_sample = max(0, min(count, num_samples - first))
+        keep_band = max(0, min(count, num_band - first))
+        for p in range(keep_sample):
+            sample_values[first + p, 0] = initial
+        for p in range(keep_band):
+            band_values[0, first + p] = initial
+
+        for t in range(months):
+            fill_normals_block(k0, k1, first, count, t, num_assets, normals)
+            for p in range(count):
+                start[p] = max(value[p] + contribution, 0.0)
+            if not monthly:
+                if t == 0 or (rebalance_every > 0 and t % rebalance_every == 0):
+                    for i in range(num_assets):
+                        held = holdings[i]
+                        w = weights[i]
+                        for p in range(count):
+                            held[p] = w * start[p]
+                elif contribution > 0.0:
+                    for i in range(num_assets):
+                        held = holdings[i]
+                        added = weights[i] * contribution
+                        for p in range(count):
+                            held[p] = held[p] + added
+                elif contribution < 0.0:
+                    # Withdrawals come out pro rata, so no holding goes negative.
+                    for p in range(count):
+                        scale[p] = start[p] / max(value[p], 1e-300)
+                    for i in range(num_assets):
+                        held = holdings[i]
+                        for p in range(count):
+                            held[p] = held[p] * scale[p]
+
+            for i in range(num_assets):
+                row = loadings[i]
+                first_normals = normals[0]
+                a0 = row[0]
+                for p in range(count):
+                    log_return[p] = a0 * first_normals[p]
+                for j in range(1, i + 1):
+                    a = row[j]
+                    if a != 0.0:
+                        normals_j = normals[j]
+                        for p in range(count):
+                            log_return[p] = log_return[p] + a * normals_j[p]
+                g = growth[i]
+                if monthly:
+                    wg = weights[i] * g
+                    if i == 0:
+                        for p in range(count):
+                            gross[p] = wg * fast_exp(log_return[p])
+                    else:
+                        for p in range(count):
+                            gross[p] = gross[p] + wg * fast_exp(log_return[p])
+                else:
+                    held = holdings[i]
+                    if i == 0:
+                        for p in range(count):
+                            held[p] = held[p] * (g * fast_exp(log_return[p]))
+                            gross[p] = held[p]
+                    else:
+                        for p in range(count):
+                            held[p] = held[p] * (g * fast_exp(log_return[p]))
+                            gross[p] = gross[p] + held[p]
+
+            for p in range(count):
+                s = start[p]
+                alive = s > 0.0
+                if monthly:
+                    factor = gross[p]
+                    end = s * factor
+                else:
+                    end = gross[p]
+                    factor = end / max(s, 1e-300)
+                factor = factor if alive else 1.0
+                level = index[p] * factor
+                index[p] = level
+                top = max(peak[p], level)
+                peak[p] = top
+                min_ratio[p] = min(min_ratio[p], level / top)
+                d = (factor - 1.0) - return_shift if alive else 0.0
+                dev[p] = dev[p] + d
+                dev_sq[p] = dev_sq[p] + d * d
+                live_months[p] = live_months[p] + (1.0 if alive else 0.0)
+                value[p] = end
+            for p in range(keep_sample):
+                sample_values[first + p, t + 1] = value[p]
+            for p in range(keep_band):
+                band_values[t + 1, first + p] = value[p]
+
+        for p in range(count):
+            final_values[first + p] = value[p]
+            index_final[first + p] = index[p]
+            max_drawdowns[first + p] = 1.0 - min_ratio[p]
+            sum_dev[first + p] = dev[p]
+            sum_dev_sq[first + p] = dev_sq[p]
+            return_months[first + p] = live_months[p]
+
+
+_BUCKETS = 4096
+
+
+@njit(**INLINE)
+def _bucket(x: float, lowest_bits: np.int64, shift: np.int64) -> np.int64:
+    # Non-negative float64 bit patterns sort like the values: a log-like, exactly monotone key.
+    return 0 if x <= 0.0 else 1 + ((_float_bits(x) - lowest_bits) >> shift)
+
+
+@njit(**JIT)
+def _row_percentiles(row: np.ndarray, quantiles: np.ndarray, out: np.ndarray) -> None:
+    """NumPy-linear percentiles of one row of non-negative values, by bucket selection.
+
+    Bucket 0 holds the zeros; the others split the bit patterns of the positive values evenly.
+    Bucket counts locate each needed order statistic, and only those buckets' members are
+    gathered and sorted: three passes over the row instead of a full sort.
+    """
+    n = row.shape[0]
+    lowest_bits = _float_bits(np.inf)
+    highest_bits = np.int64(0)
+    for i in range(n):
+        bits = _float_bits(row[i]) if row[i] > 0.0 else lowest_bits
+        lowest_bits = min(lowest_bits, bits)
+        highest_bits = max(highest_bits, _float_bits(max(row[i], 0.0)))
+    shift = np.int64(0)
+    while highest_bits > lowest_bits and (highest_bits - lowest_bits) >> shift >= _BUCKETS:
+        shift += 1
+    counts = np.zeros(_BUCKETS + 1, dtype=np.int64)
+    for i in range(n):
+        counts[_bucket(row[i], lowest_bits, shift)] += 1
+    starts = np.empty(_BUCKETS + 2, dtype=np.int64)
+    starts[0] = 0
+    for b in range(_BUCKETS + 1):
+        starts[b + 1] = starts[b] + counts[b]
+    num_q = quantiles.shape[0]
+    ranks = np.empty(2 * num_q, dtype=np.int64)
+    fractions = np.empty(num_q)
+    for q in range(num_q):
+        position = quantiles[q] * (n - 1)
+        below = min(int(np.floor(position)), n - 1)
+        fractions[q] = position - below
+        ranks[2 * q] = below
+        ranks[2 * q + 1] = min(below + 1, n - 1)
+    # slot[b] >= 0 marks a bucket holding a needed rank; its members go to gathered[offsets[slot]:].
+    slot = np.full(_BUCKETS + 1, -1, dtype=np.int64)
+    offsets = np.empty(2 * num_q + 1, dtype=np.int64)
+    bucket_of = np.empty(2 * num_q, dtype=np.int64)
+    num_slots = 0
+    offsets[0] = 0
+    for k in range(2 * num_q):
+        b = np.searchsorted(starts, ranks[k], side="right") - 1
+        bucket_of[k] = b
+        if slot[b] < 0:
+            slot[b] = num_slots
+            offsets[num_slots + 1] = offsets[num_slots] + counts[b]
+            num_slots += 1
+    gathered = np.empty(offsets[num_slots])
+    fill = offsets[:num_slots].copy()
+    for i in range(n):
+        s = slot[_bucket(row[i], lowest_bits, shift)]
+        if s >= 0:
+            gathered[fill[s]] = row[i]
+            fill[s] += 1
+    for s in range(num_slots):
+        gathered[offsets[s] : offsets[s + 1]].sort()
+    for q in range(num_q):
+        lower = gathered[offsets[slot[bucket_of[2 * q]]] + ranks[2 * q] - starts[bucket_of[2 * q]]]
+        b = bucket_of[2 * q + 1]
+        upper = gathered[offsets[slot[b]] + ranks[2 * q + 1] - starts[b]]
+        diff = upper - lower
+        frac = fractions[q]
+        out[q] = lower + diff * frac if frac < 0.5 else upper - diff * (1.0 - frac)
+
+
+@njit(parallel=True, **JIT)
+def percentile_rows(values: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Per-row percentiles of non-negative values with NumPy's default (linear) rule.
+
+    quantiles are fractions in [0, 1]; rows are independent, so the result does not depend on
+    the thread count.
+    """
+    num_rows = values.shape[0]
+    out = np.empty((num_rows, quantiles.shape[0]))
+    for r in prange(num_rows):
+        _row_percentiles(values[r], quantiles, out[r])
+    return out

@@ -1,0 +1,231 @@
+"""Run a simulation: validate inputs, factor the correlation, seed Philox, call the kernel.
+
+Model (monthly steps, dt = 1/12): asset i's gross monthly return is
+exp((mu_i - sigma_i**2 / 2) dt + sigma_i sqrt(dt) Z_i) with Z ~ N(0, C); the contribution c is
+added at the start of each month, before that month's return.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.engine.kernel import NEVER, percentile_rows, simulate_paths
+from app.engine.philox import seed_key
+
+REBALANCING_INTERVALS: dict[str, int] = {
+    "monthly": 1,
+    "quarterly": 3,
+    "annually": 12,
+    "none": NEVER,
+}
+BAND_PERCENTILES = (5.0, 25.0, 50.0, 75.0, 95.0)
+BAND_PATH_LIMIT = 10_000
+BAND_VALUE_BUDGET = 4_000_000  # band paths x (months + 1) float64 values kept: 32 MB at most
+MAX_ASSETS = 50
+MAX_YEARS = 100
+MAX_PATHS = 10_000_000
+SEED_BOUND = 2**53  # drawn seeds stay exact in JSON numbers
+_PSD_TOLERANCE = 1e-10
+
+
+class InvalidCorrelationError(ValueError):
+    """The correlation matrix is malformed or not positive semi-definite."""
+
+
+@dataclass(frozen=True)
+class SimulationInputs:
+    """One portfolio and horizon to simulate; see the module docstring for the model."""
+
+    weights: np.ndarray
+    annual_returns: np.ndarray
+    annual_volatilities: np.ndarray
+    correlation: np.ndarray
+    initial_investment: float
+    monthly_contribution: float
+    years: int
+    num_paths: int
+    seed: int | None = None
+    rebalancing: str = "monthly"
+    sample_paths: int = 100
+
+
+@dataclass(frozen=True)
+class SimulationOutput:
+    """Per-path results (arrays of length num_paths) and the chart data."""
+
+    seed: int
+    final_values: np.ndarray
+    max_drawdowns: np.ndarray
+    annualized_returns: np.ndarray
+    annualized_volatilities: np.ndarray
+    depleted: np.ndarray
+    sample_paths: np.ndarray
+    percentile_bands: np.ndarray
+    band_paths_used: int
+    total_invested: float
+    initial_investment: float
+    monthly_contribution: float
+    months: int
+    return_months: np.ndarray  # months each path had money invested (its returns' count)
+
+
+def correlation_factor(correlation: np.ndarray) -> np.ndarray:
+    """Lower-triangular L with L @ L.T == correlation, also for singular PSD matrices.
+
+    A pivot that vanishes (a perfectly dependent asset) gets a zero column instead of failing as
+    np.linalg.cholesky would.
+    """
+    c = np.asarray(correlation, dtype=np.float64)
+    if c.ndim != 2 or c.shape[0] != c.shape[1]:
+        raise InvalidCorrelationError(f"correlation must be a square matrix, got shape {c.shape}")
+    if not np.all(np.isfinite(c)):
+        raise InvalidCorrelationError("correlation contains non-finite values")
+    if not np.allclose(c, c.T, rtol=0.0, atol=1e-12):
+        raise InvalidCorrelationError("correlation matrix must be symmetric")
+    if not np.allclose(np.diag(c), 1.0, rtol=0.0, atol=1e-12):
+        raise InvalidCorrelationError("correlation matrix must have ones on the diagonal")
+    if np.any(np.abs(c) > 1.0 + 1e-12):
+        raise InvalidCorrelationError("correlations must lie in [-1, 1]")
+    smallest = float(np.linalg.eigvalsh(c)[0])
+    if smallest < -1e-8:
+        raise InvalidCorrelationError(
+            f"correlation matrix is not positive semi-definite (smallest eigenvalue {smallest:.3g})"
+        )
+    n = c.shape[0]
+    factor = np.zeros_like(c)
+    for j in range(n):
+        pivot = c[j, j] - factor[j, :j] @ factor[j, :j]
+        if pivot <= _PSD_TOLERANCE:
+            continue
+        factor[j, j] = np.sqrt(pivot)
+        factor[j + 1 :, j] = (c[j + 1 :, j] - factor[j + 1 :, :j] @ factor[j, :j]) / factor[j, j]
+    if not np.allclose(factor @ factor.T, c, rtol=0.0, atol=1e-6):
+        raise InvalidCorrelationError("correlation matrix is not positive semi-definite")
+    return factor
+
+
+def _vector(name: str, values: np.ndarray, n: int) -> np.ndarray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} must be finite")
+    return array
+
+
+def validate(inputs: SimulationInputs) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Checked float64 copies of (weights, returns, volatilities, correlation factor)."""
+    weights = np.asarray(inputs.weights, dtype=np.float64)
+    if weights.ndim != 1 or not 1 <= weights.shape[0] <= MAX_ASSETS:
+        raise ValueError(f"weights must be a vector of 1 to {MAX_ASSETS} assets")
+    n = weights.shape[0]
+    weights = _vector("weights", weights, n)
+    if np.any(weights <= 0.0) or abs(weights.sum() - 1.0) > 1e-6:
+        raise ValueError("weights must be positive and sum to 1")
+    returns = _vector("annual_returns", inputs.annual_returns, n)
+    vols = _vector("annual_volatilities", inputs.annual_volatilities, n)
+    if np.any(vols < 0.0):
+        raise ValueError("annual_volatilities must be non-negative")
+    if np.any(np.abs(returns) > 10.0) or np.any(vols > 10.0):
+        raise ValueError("annual returns and volatilities must be given as fractions (|x| <= 10)")
+    if np.asarray(inputs.correlation).shape != (n, n):
+        raise InvalidCorrelationError(f"correlation must have shape ({n}, {n})")
+    factor = correlation_factor(inputs.correlation)
+    for name in ("initial_investment", "monthly_contribution"):
+        if not np.isfinite(getattr(inputs, name)):
+            raise ValueError(f"{name} must be finite")
+    if inputs.initial_investment < 0.0:
+        raise ValueError("initial_investment must be non-negative")
+    if inputs.initial_investment <= 0.0 and inputs.monthly_contribution <= 0.0:
+        raise ValueError("nothing is invested: give an initial investment or a contribution")
+    if not isinstance(inputs.years, (int, np.integer)) or not 1 <= inputs.years <= MAX_YEARS:
+        raise ValueError(f"years must be an integer from 1 to {MAX_YEARS}")
+    if not 1 <= inputs.num_paths <= MAX_PATHS:
+        raise ValueError(f"num_paths must be from 1 to {MAX_PATHS}")
+    if not 0 <= inputs.sample_paths <= inputs.num_paths:
+        raise ValueError("sample_paths must be between 0 and num_paths")
+    if inputs.rebalancing not in REBALANCING_INTERVALS:
+        raise ValueError(f"rebalancing must be one of {sorted(REBALANCING_INTERVALS)}")
+    seed = inputs.seed
+    if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise ValueError("seed must be a non-negative integer")
+    return weights, returns, vols, factor
+
+
+def band_path_count(num_paths: int, months: int) -> int:
+    """Paths the percentile bands use: all, or the first ones (an iid, seed-determined subset)."""
+    return max(1, min(num_paths, BAND_PATH_LIMIT, BAND_VALUE_BUDGET // (months + 1)))
+
+
+def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> SimulationOutput:
+    """Simulate the portfolio; results depend only on the inputs and seed, never on threading."""
+    weights, returns, vols, factor = validate(inputs)
+    if block_size < 1:
+        raise ValueError("block_size must be positive")
+    seed = int(inputs.seed) if inputs.seed is not None else secrets.randbelow(SEED_BOUND)
+    k0, k1 = seed_key(seed)
+    months = 12 * int(inputs.years)
+    dt = 1.0 / 12.0
+    growth = np.exp((returns - 0.5 * vols**2) * dt)
+    loadings = np.ascontiguousarray((vols * np.sqrt(dt))[:, None] * factor)
+    # Centring the per-path sums on the typical monthly return keeps sum-of-squares exact.
+    return_shift = float(weights @ np.exp(returns * dt)) - 1.0
+    num_paths = int(inputs.num_paths)
+    band_paths = band_path_count(num_paths, months)
+    sample_values = np.empty((int(inputs.sample_paths), months + 1))
+    band_values = np.empty((months + 1, band_paths))
+    final_values = np.empty(num_paths)
+    index_final = np.empty(num_paths)
+    max_drawdowns = np.empty(num_paths)
+    sum_dev = np.empty(num_paths)
+    sum_dev_sq = np.empty(num_paths)
+    return_months = np.empty(num_paths)
+    simulate_paths(
+        k0,
+        k1,
+        loadings,
+        growth,
+        weights,
+        float(inputs.initial_investment),
+        float(inputs.monthly_contribution),
+        months,
+        REBALANCING_INTERVALS[inputs.rebalancing],
+        return_shift,
+        int(block_size),
+        sample_values,
+        band_values,
+        final_values,
+        index_final,
+        max_drawdowns,
+        sum_dev,
+        sum_dev_sq,
+        return_months,
+    )
+    quantiles = np.array(BAND_PERCENTILES) / 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        annualized_returns = np.where(
+            return_months > 0, index_final ** (12.0 / return_months) - 1.0, np.nan
+        )
+        variance = (sum_dev_sq - sum_dev**2 / return_months) / (return_months - 1.0)
+        annualized_vols = np.where(
+            return_months > 1, np.sqrt(12.0 * np.maximum(variance, 0.0)), np.nan
+        )
+    return SimulationOutput(
+        seed=seed,
+        final_values=final_values,
+        max_drawdowns=max_drawdowns,
+        annualized_returns=annualized_returns,
+        annualized_volatilities=annualized_vols,
+        depleted=final_values <= 0.0,
+        sample_paths=sample_values,
+        percentile_bands=percentile_rows(band_values, quantiles),
+        band_paths_used=band_paths,
+        total_invested=float(inputs.initial_investment + months * inputs.monthly_contribution),
+        initial_investment=float(inputs.initial_investment),
+        monthly_contribution=float(inputs.monthly_contribution),
+        months=months,
+        return_months=return_months,
+    )
