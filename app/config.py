@@ -7,6 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse as parse_limit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -94,6 +95,12 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
+    @field_validator("AUTH_RATE_LIMIT", "LOGIN_RATE_LIMIT", "API_RATE_LIMIT")
+    @classmethod
+    def _check_limit_notation(cls, value: str) -> str:
+        parse_limit(value)  # raises ValueError: "couldn't parse rate limit string ..."
+        return value
+
     @model_validator(mode="after")
     def _derive_async_url(self) -> "Settings":
         if self.DATABASE_URL_ASYNC:
@@ -125,6 +132,7 @@ class Settings(BaseSettings):
         return _development_secret(self.DATA_DIR / "jwt_secret")
 
 
+@lru_cache
 def _development_secret(path: Path) -> str:
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

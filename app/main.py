@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health
+from app.api import auth, health
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.config import APP_VERSION, Settings, get_settings
@@ -16,6 +16,9 @@ from app.logging_config import configure_logging
 from app.middleware.body_size import BodySizeLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
+from app.security import password_hasher
+from app.services.auth import run_hashing
+from app.services.rate_limit import RateLimiter
 
 DESCRIPTION = """
 Monte Carlo portfolio-risk simulation as a service.
@@ -27,6 +30,11 @@ Every error answers `{"detail": ...}`; every response carries an `X-Request-ID`.
 """
 
 TAGS = [
+    {
+        "name": "auth",
+        "description": "Accounts and JWT sessions for the dashboard. Swagger's Authorize button "
+        "logs in through `/auth/token` (username = email).",
+    },
     {"name": "health", "description": "Service information and health checks for load balancers."},
 ]
 
@@ -37,6 +45,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Starting the embedded PostgreSQL blocks for a moment: keep it off the event loop.
     database = await asyncio.to_thread(Database.from_settings, settings)
     app.state.database = database
+    app.state.rate_limiter = RateLimiter(settings.REDIS_URL)
+    # The first login for an unknown email must take as long as any other.
+    await run_hashing(password_hasher(settings.BCRYPT_ROUNDS).verify_dummy, "warm-up")
     try:
         yield
     finally:
@@ -60,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     register_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     mount_docs(app)
 
     # Added innermost first: a request meets security headers, request context, CORS, body limit.

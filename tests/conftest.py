@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis
 from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy import make_url, text
@@ -153,3 +154,18 @@ async def client_factory(
 @pytest.fixture
 async def client(client_factory: ClientFactory) -> httpx.AsyncClient:
     return await client_factory()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """An emptied Redis database: TEST_REDIS_URL (CI sets it, and then it must answer),
+    else database 15 of a local Redis when one runs."""
+    configured = os.environ.get("TEST_REDIS_URL")
+    url = configured or "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).flushdb()
+    except redis.RedisError:
+        if configured:
+            raise
+        pytest.skip("no Redis on 127.0.0.1:6379 and TEST_REDIS_URL is not set")
+    return url

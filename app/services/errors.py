@@ -35,5 +35,9 @@ class Locked(DomainError):
     """The account is temporarily locked."""
 
 
+class TooManyRequests(DomainError):
+    """A rate limit was reached."""
+
+
 class Unavailable(DomainError):
     """A dependency or capacity is unavailable right now; try again later."""

@@ -1,0 +1,65 @@
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+
+from app.security import BCRYPT_MAX_BYTES
+
+
+def _normalize_email(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+# Trimmed and lower-cased before validation: one account per address, whatever its letter case.
+NormalizedEmail = Annotated[EmailStr, BeforeValidator(_normalize_email)]
+
+PASSWORD_RULES = (
+    (lambda p: len(p) >= 8, "be at least 8 characters long"),
+    (lambda p: any(c.isupper() for c in p), "contain an upper-case letter"),
+    (lambda p: any(c.islower() for c in p), "contain a lower-case letter"),
+    (lambda p: any(c.isdigit() for c in p), "contain a digit"),
+    (lambda p: len(p.encode()) <= BCRYPT_MAX_BYTES, "be at most 72 bytes in UTF-8"),
+)
+
+
+def _check_password_rules(password: str) -> str:
+    broken = [rule for check, rule in PASSWORD_RULES if not check(password)]
+    if broken:
+        raise ValueError("Password must " + "; must ".join(broken))
+    return password
+
+
+NewPassword = Annotated[str, AfterValidator(_check_password_rules)]
+
+
+class UserRegister(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "user@example.com",
+                    "password": "SecurePass123",
+                    "full_name": "John Doe",
+                    "company": "Acme Corp",
+                }
+            ]
+        },
+    )
+
+    email: NormalizedEmail
+    password: NewPassword
+    full_name: str | None = Field(None, max_length=200)
+    company: str | None = Field(None, max_length=200)
+
+
+class UserResponse(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    email: str
+    full_name: str | None
+    company: str | None
+    status: str
+    created_at: datetime
+    updated_at: datetime
