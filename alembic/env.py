@@ -8,11 +8,11 @@ embedded PostgreSQL when it is unset).
 import asyncio
 from logging.config import fileConfig
 
+from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from alembic import context
 from app.config import get_settings
 from app.database import resolve_database_url
 from app.models import Base

@@ -5,13 +5,16 @@ python -m app migrate                                        migrations only
 """
 
 import argparse
+import asyncio
 import logging
 
 import uvicorn
-from alembic.config import Config
-
 from alembic import command
-from app.config import PROJECT_ROOT, get_settings
+from alembic.config import Config
+from pydantic import ValidationError
+
+from app.config import PROJECT_ROOT, Settings, get_settings
+from app.database import Database
 from app.logging_config import configure_logging
 
 
@@ -27,11 +30,39 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+async def create_admin(settings: Settings, email: str, password: str | None) -> None:
+    # Imported here: the schemas and services are not needed to migrate or serve.
+    from app.schemas.user import AdminAccount
+    from app.services.auth import make_admin
+
+    try:
+        account = AdminAccount(email=email, password=password)
+    except ValidationError as error:
+        problems = "; ".join(e["msg"] for e in error.errors())
+        raise SystemExit(f"create-admin: {problems}") from None
+    database = Database.from_settings(settings)
+    try:
+        async with database.sessionmaker() as db:
+            user, generated = await make_admin(
+                db, settings=settings, email=account.email, password=account.password
+            )
+    finally:
+        await database.dispose()
+    print(f"{user.email} (id {user.id}) is an admin.")
+    if generated:
+        print(f"Account created with password: {generated}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command")
     serve_parser = commands.add_parser("serve", help="migrate, then serve (the default)")
     commands.add_parser("migrate", help="run database migrations and exit")
+    admin_parser = commands.add_parser("create-admin", help="create or promote an admin account")
+    admin_parser.add_argument("email")
+    admin_parser.add_argument(
+        "--password", help="for a new account; a random one is generated and shown if omitted"
+    )
     for target in (parser, serve_parser):
         target.add_argument("--host", default="127.0.0.1")
         target.add_argument("--port", type=int, default=8000)
@@ -48,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     migrate()
     if args.command in (None, "serve"):
         serve(args.host, args.port, args.workers)
+    elif args.command == "create-admin":
+        asyncio.run(create_admin(settings, args.email, args.password))
 
 
 if __name__ == "__main__":

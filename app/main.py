@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import auth, health
+from app.api import admin, api_keys, auth, health
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.config import APP_VERSION, Settings, get_settings
@@ -16,9 +16,11 @@ from app.logging_config import configure_logging
 from app.middleware.body_size import BodySizeLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
+from app.middleware.usage_log import ApiUsageMiddleware
 from app.security import password_hasher
 from app.services.auth import run_hashing
 from app.services.rate_limit import RateLimiter
+from app.services.usage import CallLogWriter
 
 DESCRIPTION = """
 Monte Carlo portfolio-risk simulation as a service.
@@ -35,6 +37,12 @@ TAGS = [
         "description": "Accounts and JWT sessions for the dashboard. Swagger's Authorize button "
         "logs in through `/auth/token` (username = email).",
     },
+    {
+        "name": "api-keys",
+        "description": "API keys for scripts (JWT to manage them; at least 2 and at most 10 "
+        "active, 30-day expiry), and your usage.",
+    },
+    {"name": "admin", "description": "Usage analytics across all users (admin role)."},
     {"name": "health", "description": "Service information and health checks for load balancers."},
 ]
 
@@ -46,11 +54,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     database = await asyncio.to_thread(Database.from_settings, settings)
     app.state.database = database
     app.state.rate_limiter = RateLimiter(settings.REDIS_URL)
+    call_log_writer = CallLogWriter(database.sessionmaker)
+    call_log_writer.start()
+    app.state.call_log_writer = call_log_writer
     # The first login for an unknown email must take as long as any other.
     await run_hashing(password_hasher(settings.BCRYPT_ROUNDS).verify_dummy, "warm-up")
     try:
         yield
     finally:
+        await call_log_writer.close()
         await database.dispose()
 
 
@@ -72,9 +84,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(api_keys.router)
+    app.include_router(api_keys.current_key_router)
+    app.include_router(admin.router)
     mount_docs(app)
 
-    # Added innermost first: a request meets security headers, request context, CORS, body limit.
+    # Added innermost first: a request meets security headers, request context, usage log,
+    # CORS, then the body-size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
     app.add_middleware(
         CORSMiddleware,
@@ -84,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["*"],
         expose_headers=["X-Request-ID", "Retry-After"],
     )
+    app.add_middleware(ApiUsageMiddleware)
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(
         SecurityHeadersMiddleware,

@@ -12,12 +12,12 @@ import asyncpg
 import httpx
 import pytest
 import redis
+from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from alembic import command
 from app.config import PROJECT_ROOT, Settings, to_asyncpg_url
 from app.database import start_embedded_postgres
 from app.main import create_app
@@ -125,7 +125,18 @@ def settings_factory(
     return lambda **overrides: make_settings(database_url, data_dir, **overrides)
 
 
-ClientFactory = Callable[..., Awaitable[httpx.AsyncClient]]
+class AppClient(httpx.AsyncClient):
+    """An HTTP client bound in-process to one app instance (one "worker")."""
+
+    def __init__(self, app: FastAPI) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.app = app
+
+    async def flush_call_logs(self) -> None:
+        await self.app.state.call_log_writer.flush()
+
+
+ClientFactory = Callable[..., Awaitable[AppClient]]
 
 
 @pytest.fixture
@@ -135,13 +146,11 @@ async def client_factory(
     """Build a client on a fresh app with some settings overridden; lifespans end with the test."""
     contexts = []
 
-    async def build(app: FastAPI | None = None, **overrides: object) -> httpx.AsyncClient:
+    async def build(app: FastAPI | None = None, **overrides: object) -> AppClient:
         app = app or create_app(settings_factory(**overrides))
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        )
+        client = AppClient(app)
         contexts.append((lifespan, client))
         return client
 
@@ -152,7 +161,7 @@ async def client_factory(
 
 
 @pytest.fixture
-async def client(client_factory: ClientFactory) -> httpx.AsyncClient:
+async def client(client_factory: ClientFactory) -> AppClient:
     return await client_factory()
 
 

@@ -1,11 +1,11 @@
 """Migrations on a real PostgreSQL: they go up and down cleanly and agree with the models."""
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from alembic import command
 from app.models import Base
 from tests.conftest import ensure_database_exists, run_alembic
 

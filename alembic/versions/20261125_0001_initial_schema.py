@@ -9,7 +9,6 @@ Create Date: 2026-11-25 15:34:59.346943
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
 
 # revision identifiers, used by Alembic.

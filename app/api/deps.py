@@ -1,17 +1,19 @@
 """Dependencies the routers share, as named types: `async def me(user: CurrentUser)`."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import Depends, Query, Request, Security
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from app.config import Settings
 from app.database import SessionDep
-from app.models import User
+from app.middleware.usage_log import API_KEY_IDENTITY
+from app.models import ApiKey, User
 from app.security import TokenClaims
-from app.services import auth
-from app.services.errors import NotAuthenticated
+from app.services import api_keys, auth
+from app.services.errors import Forbidden, InvalidInput, NotAuthenticated
 from app.services.rate_limit import RateLimiter
 
 bearer_token = OAuth2PasswordBearer(
@@ -72,3 +74,53 @@ def limit_per_client_ip(setting: str, scope: str) -> object:
         await limiter.hit(getattr(settings, setting), scope, client.ip or "unknown")
 
     return Depends(check)
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise Forbidden("Admin role required")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+api_key_header = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key from POST /api-keys/generate: `mk_live_...`.",
+)
+
+
+async def get_current_api_key(
+    request: Request,
+    db: SessionDep,
+    settings: SettingsDep,
+    presented: Annotated[str | None, Security(api_key_header)],
+) -> ApiKey:
+    """The caller's valid API key (401 otherwise), counted against its rate limit."""
+    key = await api_keys.authenticate_key(db, settings=settings, presented=presented or "")
+    setattr(request.state, API_KEY_IDENTITY, (key.id, key.user_id))
+    limiter: RateLimiter = request.app.state.rate_limiter
+    await limiter.hit(settings.API_RATE_LIMIT, "api-key", str(key.id))
+    return key
+
+
+CurrentApiKey = Annotated[ApiKey, Depends(get_current_api_key)]
+
+
+async def usage_window(
+    since: Annotated[
+        datetime | None, Query(description="Start (inclusive); default 30 days ago")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="End (exclusive); default now")] = None,
+) -> tuple[datetime, datetime]:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=30)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidInput("since and until need a time zone, e.g. 2026-01-01T00:00:00Z")
+    if since >= until:
+        raise InvalidInput("since must be earlier than until")
+    return since, until
+
+
+UsageWindow = Annotated[tuple[datetime, datetime], Depends(usage_window)]

@@ -6,11 +6,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.models.base import Base, created_at_column
 
 USER_STATUSES = ("active", "disabled")
+USER_ROLES = ("user", "admin")
 
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(f"status IN {USER_STATUSES}", name="status"),)
+    __table_args__ = (
+        CheckConstraint(f"status IN {USER_STATUSES}", name="status"),
+        CheckConstraint(f"role IN {USER_ROLES}", name="role"),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     # Stored trimmed and lower-cased, so the plain unique index is case-insensitive.
@@ -19,6 +23,7 @@ class User(Base):
     full_name: Mapped[str | None] = mapped_column(String(200))
     company: Mapped[str | None] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20), server_default="active")
+    role: Mapped[str] = mapped_column(String(20), server_default="user")
     failed_login_count: Mapped[int] = mapped_column(Integer, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = created_at_column()

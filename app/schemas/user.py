@@ -53,6 +53,13 @@ class UserRegister(BaseModel):
     company: str | None = Field(None, max_length=200)
 
 
+class AdminAccount(BaseModel):
+    """Input of `python -m app create-admin`: the same rules as registration."""
+
+    email: NormalizedEmail
+    password: NewPassword | None = None
+
+
 class UserResponse(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -61,5 +68,6 @@ class UserResponse(BaseModel):
     full_name: str | None
     company: str | None
     status: str
+    role: str
     created_at: datetime
     updated_at: datetime

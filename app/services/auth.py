@@ -8,6 +8,7 @@ in every worker, because the check is a database read.
 import hmac
 import logging
 import os
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -278,3 +279,29 @@ async def logout(db: AsyncSession, *, user: User, claims: TokenClaims, client: C
     )
     await db.commit()
     log_security_event("logout", client, user.id)
+
+
+async def make_admin(
+    db: AsyncSession, *, settings: Settings, email: str, password: str | None
+) -> tuple[User, str | None]:
+    """Promote the account with this email to admin, or create it as an admin.
+
+    Returns the user and, when an account was created without a given password, the generated
+    one (shown once).
+    """
+    user = await db.scalar(select(User).where(User.email == email).with_for_update())
+    generated = None
+    if user is None:
+        if password is None:
+            generated = password = generate_password()
+        hasher = password_hasher(settings.BCRYPT_ROUNDS)
+        user = User(email=email, password_hash=await run_hashing(hasher.hash, password))
+        db.add(user)
+    user.role = "admin"
+    await db.commit()
+    return user, generated
+
+
+def generate_password() -> str:
+    """A random password that satisfies the password rules."""
+    return "Aa1" + secrets.token_urlsafe(18)

@@ -44,14 +44,16 @@ async def test_register_returns_the_profile_and_never_the_password(
         "full_name",
         "company",
         "status",
+        "role",
         "created_at",
         "updated_at",
     }
     assert body["email"] == "user@example.com"
-    assert (body["full_name"], body["company"], body["status"]) == (
+    assert (body["full_name"], body["company"], body["status"], body["role"]) == (
         "John Doe",
         "Acme Corp",
         "active",
+        "user",
     )
     assert "SecurePass123" not in response.text
     assert "$2b$" not in response.text

@@ -1,0 +1,107 @@
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, status
+
+from app.api.deps import CurrentApiKey, CurrentUser, SettingsDep, UsageWindow
+from app.config import Settings
+from app.database import SessionDep
+from app.models import ApiKey
+from app.schemas.api_key import (
+    ApiKeyCount,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeySummary,
+    RevokeRequest,
+    RevokeResponse,
+)
+from app.schemas.usage import UsageReport
+from app.services import api_keys, usage
+
+router = APIRouter(prefix="/api-keys", tags=["api-keys"])
+current_key_router = APIRouter(prefix="/api/v1", tags=["api-keys"])
+
+_CONFLICT = {409: {"description": "A business rule refused it (key limits)"}}
+
+
+def _summary(key: ApiKey, settings: Settings, now: datetime) -> ApiKeySummary:
+    return ApiKeySummary(
+        id=key.id,
+        key_preview=f"{settings.API_KEY_PREFIX}****...{key.key_last4}",
+        name=key.name,
+        status=api_keys.key_status(key, now),
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        created_at=key.created_at,
+        days_until_expiry=api_keys.days_until_expiry(key, now),
+    )
+
+
+@router.post(
+    "/generate",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApiKeyCreated,
+    responses=_CONFLICT,
+)
+async def generate(
+    body: ApiKeyCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> ApiKeyCreated:
+    """Create a key. The full key is in this response only: it is stored as a hash."""
+    issued = await api_keys.create_key(db, settings=settings, user_id=user.id, name=body.name)
+    key, now = issued.record, datetime.now(UTC)
+    return ApiKeyCreated(
+        id=key.id,
+        user_id=key.user_id,
+        key=issued.plaintext,
+        name=key.name,
+        status=api_keys.key_status(key, now),
+        expires_at=key.expires_at,
+        last_used_at=key.last_used_at,
+        created_at=key.created_at,
+        days_until_expiry=api_keys.days_until_expiry(key, now),
+    )
+
+
+@router.get("/list", response_model=list[ApiKeySummary])
+async def list_keys(
+    user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> list[ApiKeySummary]:
+    """All your keys, newest first, with a preview instead of the key."""
+    now = datetime.now(UTC)
+    return [_summary(key, settings, now) for key in await api_keys.list_keys(db, user_id=user.id)]
+
+
+@router.get("/count", response_model=ApiKeyCount)
+async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> ApiKeyCount:
+    """How many keys are active, against the limits."""
+    active = await api_keys.active_key_count(db, user_id=user.id)
+    return ApiKeyCount(
+        active_count=active,
+        max_active_keys=settings.MAX_ACTIVE_API_KEYS,
+        min_active_keys=api_keys.MIN_ACTIVE_API_KEYS,
+        can_generate=active < settings.MAX_ACTIVE_API_KEYS,
+        can_revoke=active > api_keys.MIN_ACTIVE_API_KEYS,
+    )
+
+
+@router.post(
+    "/revoke",
+    response_model=RevokeResponse,
+    responses={404: {"description": "No such key of yours"}, **_CONFLICT},
+)
+async def revoke(body: RevokeRequest, user: CurrentUser, db: SessionDep) -> RevokeResponse:
+    """Revoke a key; it stops working at once. At least two active keys must remain."""
+    key = await api_keys.revoke_key(db, user_id=user.id, key_id=body.api_key_id)
+    return RevokeResponse(api_key_id=key.id)
+
+
+@router.get("/usage", response_model=UsageReport)
+async def my_usage(user: CurrentUser, db: SessionDep, window: UsageWindow) -> UsageReport:
+    """Your API calls in a time window: per endpoint, average time and error rate."""
+    since, until = window
+    return UsageReport(**await usage.usage_report(db, since=since, until=until, user_id=user.id))
+
+
+@current_key_router.get("/api-key", response_model=ApiKeySummary)
+async def current_key(key: CurrentApiKey, settings: SettingsDep) -> ApiKeySummary:
+    """The API key this request was made with: check its status and days until expiry."""
+    return _summary(key, settings, datetime.now(UTC))

@@ -1,0 +1,61 @@
+"""One call-log row per /api/v1 request that presents an API key, whatever its outcome.
+
+The row is handed to the app's CallLogWriter after the response is sent; the writer inserts in
+batches. The authenticating dependency leaves the key's identity in the request state; requests
+refused before it ran (a body that is not JSON, too large, an unknown path) are resolved from the
+presented key's hash when written, and dropped when no valid key matches.
+"""
+
+import time
+from datetime import UTC, datetime
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.services.usage import ApiCall, CallLogWriter, presented_key_hash
+
+API_KEY_IDENTITY = "api_key_identity"  # request.state key: (api_key_id, user_id)
+
+
+class ApiUsageMiddleware:
+    def __init__(self, app: ASGIApp, *, path_prefix: str = "/api/v1/") -> None:
+        self.app = app
+        self.path_prefix = path_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        presented = (
+            Headers(scope=scope).get("x-api-key")
+            if scope["type"] == "http" and scope["path"].startswith(self.path_prefix)
+            else None
+        )
+        if not presented:
+            await self.app(scope, receive, send)
+            return
+
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_and_watch(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_watch)
+        finally:
+            route = scope.get("route")
+            identity = scope.get("state", {}).get(API_KEY_IDENTITY)
+            writer: CallLogWriter = scope["app"].state.call_log_writer
+            writer.record(
+                ApiCall(
+                    endpoint=(route.path if route is not None else scope["path"])[:255],
+                    method=scope["method"],
+                    status_code=status_code,
+                    execution_time_ms=round((time.perf_counter() - started) * 1000, 3),
+                    created_at=datetime.now(UTC),
+                    api_key_id=identity[0] if identity else None,
+                    user_id=identity[1] if identity else None,
+                    presented_key_hash=None if identity else presented_key_hash(presented),
+                )
+            )

@@ -1,0 +1,169 @@
+"""API usage: the call log writer (batched, off the request path) and the analytics queries."""
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, and_, case, cast, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.models import ApiCallLog, ApiKey, User
+from app.security import sha256_hex
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One /api/v1 request. Without `api_key_id`, the key is resolved from `presented_key_hash`
+    at write time (requests refused before authentication ran, e.g. a body that is not JSON)."""
+
+    endpoint: str
+    method: str
+    status_code: int
+    execution_time_ms: float
+    created_at: datetime
+    api_key_id: int | None = None
+    user_id: int | None = None
+    presented_key_hash: str | None = None
+
+
+class CallLogWriter:
+    """Collects API calls and writes them in batches, so responses never wait for the insert.
+
+    `flush()` writes everything collected so far; `close()` (at shutdown) writes the rest.
+    """
+
+    def __init__(
+        self, sessionmaker: async_sessionmaker[AsyncSession], *, batch_size: int = 500
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._batch_size = batch_size
+        self._pending: list[ApiCall] = []
+        self._arrived = asyncio.Event()
+        self._write_lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="call-log-writer")
+
+    def record(self, call: ApiCall) -> None:
+        self._pending.append(call)
+        self._arrived.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._arrived.wait()
+            await asyncio.sleep(0.05)  # let a burst accumulate into one insert
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._write_lock:
+            self._arrived.clear()
+            while self._pending:
+                batch = self._pending[: self._batch_size]
+                del self._pending[: self._batch_size]
+                await self._write(batch)
+
+    async def _write(self, batch: list[ApiCall]) -> None:
+        for attempt in range(3):
+            try:
+                async with self._sessionmaker() as db, db.begin():
+                    rows = await _resolve_keys(db, batch)
+                    if rows:
+                        await db.execute(insert(ApiCallLog), rows)
+                return
+            except Exception:
+                logger.warning("writing %d API call logs failed", len(batch), exc_info=True)
+                await asyncio.sleep(0.2 * (attempt + 1))
+        logger.error("dropped %d API call logs after 3 attempts", len(batch))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            async with self._write_lock:  # never cancel a batch halfway through its insert
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+
+
+async def _resolve_keys(db: AsyncSession, batch: list[ApiCall]) -> list[dict]:
+    unresolved = {c.presented_key_hash for c in batch if c.api_key_id is None}
+    owners: dict[str, tuple[int, int]] = {}
+    if unresolved:
+        found = await db.execute(
+            select(ApiKey.key_hash, ApiKey.id, ApiKey.user_id)
+            .join(User, User.id == ApiKey.user_id)
+            .where(
+                ApiKey.key_hash.in_(unresolved),
+                ApiKey.status == "active",
+                ApiKey.expires_at > func.now(),
+                User.status == "active",
+            )
+        )
+        owners = {key_hash: (key_id, user_id) for key_hash, key_id, user_id in found}
+    rows = []
+    for call in batch:
+        if call.api_key_id is None:
+            if call.presented_key_hash not in owners:
+                continue  # no valid key was presented: not a billable call
+            call_fields = asdict(call) | dict(
+                zip(("api_key_id", "user_id"), owners[call.presented_key_hash], strict=True)
+            )
+        else:
+            call_fields = asdict(call)
+        call_fields.pop("presented_key_hash")
+        rows.append(call_fields)
+    return rows
+
+
+def presented_key_hash(presented: str) -> str:
+    return sha256_hex(presented)
+
+
+async def usage_report(
+    db: AsyncSession, *, since: datetime, until: datetime, user_id: int | None = None
+) -> dict:
+    """Calls per user, and per endpoint the average execution time and the error rate."""
+    window = and_(ApiCallLog.created_at >= since, ApiCallLog.created_at < until)
+    if user_id is not None:
+        window = and_(window, ApiCallLog.user_id == user_id)
+    is_error = case((ApiCallLog.status_code >= 400, 1), else_=0)
+
+    per_user = await db.execute(
+        select(User.id, User.email, func.count(ApiCallLog.id).label("total_calls"))
+        .join(ApiCallLog, ApiCallLog.user_id == User.id)
+        .where(window)
+        .group_by(User.id, User.email)
+        .order_by(func.count(ApiCallLog.id).desc(), User.id)
+    )
+    per_endpoint = await db.execute(
+        select(
+            ApiCallLog.endpoint,
+            func.count().label("total_calls"),
+            func.avg(ApiCallLog.execution_time_ms).label("avg_time_ms"),
+            cast(func.sum(is_error), Integer).label("errors"),
+        )
+        .where(window)
+        .group_by(ApiCallLog.endpoint)
+        .order_by(func.avg(ApiCallLog.execution_time_ms).desc())
+    )
+    return {
+        "since": since,
+        "until": until,
+        "calls_per_user": [
+            {"user_id": uid, "email": email, "total_calls": total} for uid, email, total in per_user
+        ],
+        "endpoints": [
+            {
+                "endpoint": endpoint,
+                "total_calls": total,
+                "avg_execution_time_ms": round(float(avg), 3),
+                "errors": errors,
+                "error_rate_pct": round(100.0 * errors / total, 2),
+            }
+            for endpoint, total, avg, errors in per_endpoint
+        ],
+    }
