@@ -1,17 +1,19 @@
 """The app factory: wires settings, middleware, routers and the lifespan. Nothing else."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, api_keys, auth, health
+from app.api import admin, api_keys, auth, health, simulation
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.config import APP_VERSION, Settings, get_settings
 from app.database import Database
+from app.engine import warm_up
 from app.logging_config import configure_logging
 from app.middleware.body_size import BodySizeLimitMiddleware
 from app.middleware.request_context import RequestContextMiddleware
@@ -19,8 +21,11 @@ from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.usage_log import ApiUsageMiddleware
 from app.security import password_hasher
 from app.services.auth import run_hashing
+from app.services.monte_carlo import SimulationSlots
 from app.services.rate_limit import RateLimiter
 from app.services.usage import CallLogWriter
+
+logger = logging.getLogger("app")
 
 DESCRIPTION = """
 Monte Carlo portfolio-risk simulation as a service.
@@ -42,6 +47,11 @@ TAGS = [
         "description": "API keys for scripts (JWT to manage them; at least 2 and at most 10 "
         "active, 30-day expiry), and your usage.",
     },
+    {
+        "name": "simulation",
+        "description": "Monte Carlo simulations of a portfolio (API key on /api/v1, JWT on "
+        "/simulations for the dashboard).",
+    },
     {"name": "admin", "description": "Usage analytics across all users (admin role)."},
     {"name": "health", "description": "Service information and health checks for load balancers."},
 ]
@@ -59,6 +69,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.call_log_writer = call_log_writer
     # The first login for an unknown email must take as long as any other.
     await run_hashing(password_hasher(settings.BCRYPT_ROUNDS).verify_dummy, "warm-up")
+    # Load the compiled engine now, so the first request is as fast as the rest; refuse to
+    # start when Numba has no thread-safe layer (concurrent simulations would abort the process).
+    threading_layer = await asyncio.to_thread(warm_up)
+    logger.info("engine ready", extra={"numba_threading_layer": threading_layer})
+    app.state.simulation_slots = SimulationSlots(
+        settings.SIMULATION_MAX_CONCURRENCY, settings.SIMULATION_QUEUE_SECONDS
+    )
     try:
         yield
     finally:
@@ -86,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(api_keys.router)
     app.include_router(api_keys.current_key_router)
+    app.include_router(simulation.router)
+    app.include_router(simulation.dashboard_router)
     app.include_router(admin.router)
     mount_docs(app)
 

@@ -41,10 +41,21 @@ def domain_error_response(error: errors.DomainError) -> JSONResponse:
     return JSONResponse({"detail": error.message}, status_code=code, headers=headers)
 
 
+def _json_safe(value: object) -> object:
+    """JSON has no NaN or infinity: echo them back as the strings the client sent."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    return value
+
+
 def _redact(error: dict) -> dict:
     if _SECRET_FIELDS.intersection(str(part) for part in error.get("loc", ())):
-        error = {key: value for key, value in error.items() if key != "input"}
-    return error
+        return {key: value for key, value in error.items() if key != "input"}
+    return {**error, "input": _json_safe(error["input"])} if "input" in error else error
 
 
 async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:

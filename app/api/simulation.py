@@ -1,0 +1,108 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
+
+from app.api.deps import CurrentApiKey, CurrentUser, SettingsDep
+from app.database import SessionDep
+from app.schemas.simulation import SimulationPage, SimulationRequest, SimulationResponse
+from app.services import monte_carlo
+from app.services.monte_carlo import SimulationSlots
+
+router = APIRouter(prefix="/api/v1", tags=["simulation"])
+dashboard_router = APIRouter(prefix="/simulations", tags=["simulation"])
+
+SimulationId = Annotated[str, Path(max_length=32, examples=["sim_a3b4c5d6e7f8"])]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+_ERRORS = {
+    401: {"description": "Missing, invalid, revoked or expired credentials"},
+    404: {"description": "No such simulation of yours"},
+}
+
+
+def get_slots(request: Request) -> SimulationSlots:
+    return request.app.state.simulation_slots
+
+
+SlotsDep = Annotated[SimulationSlots, Depends(get_slots)]
+
+
+@router.post(
+    "/simulate",
+    response_model=SimulationResponse,
+    responses={
+        401: _ERRORS[401],
+        429: {"description": "Rate limit of this API key reached (see Retry-After)"},
+        503: {"description": "All simulation slots busy, or Bloomberg unavailable"},
+    },
+)
+async def simulate(
+    body: SimulationRequest,
+    key: CurrentApiKey,
+    db: SessionDep,
+    settings: SettingsDep,
+    slots: SlotsDep,
+) -> dict:
+    """Run a Monte Carlo simulation of the portfolio and save it.
+
+    Same `seed` and inputs give the same numbers, bit for bit; without a seed one is drawn and
+    returned in `inputs.parameters.seed`.
+    """
+    if body.parameters.num_simulations > settings.MAX_SIMULATIONS:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "less_than_equal",
+                    "loc": ("body", "parameters", "num_simulations"),
+                    "msg": f"Input should be less than or equal to {settings.MAX_SIMULATIONS}",
+                    "input": body.parameters.num_simulations,
+                    "ctx": {"le": settings.MAX_SIMULATIONS},
+                }
+            ]
+        )
+    return await monte_carlo.simulate_and_save(
+        db, slots=slots, request=body, user_id=key.user_id, api_key_id=key.id
+    )
+
+
+async def _page(db: SessionDep, user_id: int, limit: int, offset: int) -> SimulationPage:
+    items, total = await monte_carlo.list_simulations(
+        db, user_id=user_id, limit=limit, offset=offset
+    )
+    return SimulationPage(items=items, total=total, limit=limit, offset=offset)
+
+
+async def _detail(db: SessionDep, user_id: int, simulation_id: str) -> dict:
+    simulation = await monte_carlo.get_simulation(db, user_id=user_id, simulation_id=simulation_id)
+    return monte_carlo.response_body(simulation)
+
+
+@router.get("/simulations", response_model=SimulationPage, responses={401: _ERRORS[401]})
+async def list_with_key(
+    key: CurrentApiKey, db: SessionDep, limit: Limit = 20, offset: Offset = 0
+) -> SimulationPage:
+    """Your saved simulations, newest first (summaries; open one for its paths)."""
+    return await _page(db, key.user_id, limit, offset)
+
+
+@router.get("/simulations/{simulation_id}", response_model=SimulationResponse, responses=_ERRORS)
+async def detail_with_key(key: CurrentApiKey, db: SessionDep, simulation_id: SimulationId) -> dict:
+    """One saved simulation, exactly as it was returned."""
+    return await _detail(db, key.user_id, simulation_id)
+
+
+@dashboard_router.get("", response_model=SimulationPage, responses={401: _ERRORS[401]})
+async def list_for_dashboard(
+    user: CurrentUser, db: SessionDep, limit: Limit = 20, offset: Offset = 0
+) -> SimulationPage:
+    """Your saved simulations, newest first, for the dashboard (JWT)."""
+    return await _page(db, user.id, limit, offset)
+
+
+@dashboard_router.get("/{simulation_id}", response_model=SimulationResponse, responses=_ERRORS)
+async def detail_for_dashboard(
+    user: CurrentUser, db: SessionDep, simulation_id: SimulationId
+) -> dict:
+    """One saved simulation, for the dashboard (JWT)."""
+    return await _detail(db, user.id, simulation_id)

@@ -1,0 +1,26 @@
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.models.base import Base, created_at_column
+
+
+class Simulation(Base):
+    """A completed simulation: what was asked, what came out, and who asked."""
+
+    __tablename__ = "simulations"
+    __table_args__ = (Index("ix_simulations_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # sim_ + 12 hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="SET NULL"), index=True
+    )
+    inputs: Mapped[dict] = mapped_column(JSONB)
+    summary: Mapped[dict] = mapped_column(JSONB)
+    percentile_bands: Mapped[dict] = mapped_column(JSONB)
+    sample_paths: Mapped[list] = mapped_column(JSONB)
+    execution_time_seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,161 @@
+"""Simulation request and response bodies.
+
+Requests are strict: numbers must be JSON numbers (no strings), finite, within range, and no
+unknown fields are accepted; every violation is a 422 naming its field.
+"""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from app.engine import InvalidCorrelationError
+from app.engine.simulate import correlation_factor
+
+AssetClass = Literal["equity", "bonds", "cash", "real_estate", "commodities", "crypto"]
+Rebalancing = Literal["monthly", "quarterly", "annually", "none"]
+DataSource = Literal["assumptions", "bloomberg"]
+WEIGHT_SUM_TOLERANCE = 1e-6
+SYMMETRY_TOLERANCE = 1e-8
+MAX_SEED = 2**63 - 1
+
+_STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+Ticker = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+MAX_MONEY = 1e12
+
+
+class AssetInput(BaseModel):
+    model_config = _STRICT
+
+    ticker: Ticker
+    weight: float = Field(gt=0, le=1)
+    asset_class: AssetClass
+    expected_return: float | None = Field(
+        None, ge=-1, le=5, description="Annual expected return; overrides the assumptions."
+    )
+    volatility: float | None = Field(
+        None, ge=0, le=5, description="Annual volatility; overrides the assumptions."
+    )
+
+
+class PortfolioInput(BaseModel):
+    model_config = _STRICT
+
+    assets: list[AssetInput] = Field(min_length=1, max_length=50)
+    correlation: list[list[Annotated[float, Field(ge=-1, le=1)]]] | None = Field(
+        None, description="n x n: symmetric, unit diagonal, positive semi-definite."
+    )
+
+    @model_validator(mode="after")
+    def _check_portfolio(self) -> "PortfolioInput":
+        weight_sum = sum(asset.weight for asset in self.assets)
+        if abs(weight_sum - 1.0) > WEIGHT_SUM_TOLERANCE:
+            raise ValueError(f"asset weights must sum to 1 (they sum to {weight_sum:.8g})")
+        tickers = [asset.ticker for asset in self.assets]
+        duplicates = sorted({t for t in tickers if tickers.count(t) > 1})
+        if duplicates:
+            raise ValueError(f"tickers must be unique; repeated: {', '.join(duplicates)}")
+        if self.correlation is not None:
+            _check_correlation(self.correlation, len(self.assets))
+        return self
+
+
+def _check_correlation(rows: list[list[float]], size: int) -> None:
+    if len(rows) != size or any(len(row) != size for row in rows):
+        raise ValueError(f"correlation must be a {size} x {size} matrix (one row per asset)")
+    matrix = np.array(rows, dtype=float)
+    if not np.allclose(matrix, matrix.T, atol=SYMMETRY_TOLERANCE, rtol=0):
+        raise ValueError("correlation must be symmetric")
+    if not np.allclose(np.diag(matrix), 1.0, atol=SYMMETRY_TOLERANCE, rtol=0):
+        raise ValueError("correlation must have 1 on its diagonal")
+    try:
+        correlation_factor(matrix)
+    except InvalidCorrelationError as error:
+        raise ValueError(str(error)) from None
+
+
+class SimulationParameters(BaseModel):
+    model_config = _STRICT
+
+    initial_investment: float = Field(ge=0, le=MAX_MONEY)
+    monthly_contribution: float = Field(
+        0.0,
+        ge=-MAX_MONEY,
+        le=MAX_MONEY,
+        description="Added at the start of each month; negative = a withdrawal.",
+    )
+    time_horizon_years: int = Field(ge=1, le=100)
+    num_simulations: int = Field(
+        10_000, ge=1, description="Paths to simulate; at most MAX_SIMULATIONS (1,000,000)."
+    )
+    seed: int | None = Field(
+        None, ge=0, le=MAX_SEED, description="Same seed and inputs give the same numbers."
+    )
+    rebalancing: Rebalancing = "monthly"
+    risk_free_rate: float = Field(0.02, ge=-0.5, le=1)
+    inflation_rate: float = Field(
+        0.0, gt=-1, le=1, description="When non-zero, real (inflation-adjusted) results too."
+    )
+    sample_paths: int = Field(100, ge=0, le=1000, description="Whole paths returned for charts.")
+    data_source: DataSource = "assumptions"
+
+
+class SimulationRequest(BaseModel):
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "portfolio": {
+                        "assets": [
+                            {"ticker": "NSEI Index", "weight": 0.6, "asset_class": "equity"},
+                            {"ticker": "GIND10YR Index", "weight": 0.4, "asset_class": "bonds"},
+                        ]
+                    },
+                    "parameters": {
+                        "initial_investment": 1000000,
+                        "monthly_contribution": 50000,
+                        "time_horizon_years": 10,
+                        "num_simulations": 10000,
+                    },
+                }
+            ]
+        },
+    )
+
+    portfolio: PortfolioInput
+    parameters: SimulationParameters
+
+
+class SimulationResponse(BaseModel):
+    """`results` and `inputs` are documented in the README (Metrics) and under `definitions`."""
+
+    simulation_id: str = Field(examples=["sim_a3b4c5d6e7f8"])
+    status: Literal["completed"] = "completed"
+    created_at: datetime
+    execution_time_seconds: float
+    results: dict
+    inputs: dict
+    definitions: dict[str, str]
+
+
+class SimulationSummary(BaseModel):
+    simulation_id: str
+    created_at: datetime
+    execution_time_seconds: float
+    tickers: list[str]
+    num_simulations: int
+    time_horizon_years: int
+    seed: int
+    mean_final_value: float | None
+    probability_of_loss: float | None
+
+
+class SimulationPage(BaseModel):
+    items: list[SimulationSummary]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,246 @@
+"""Run a portfolio simulation: resolve market inputs, run the engine off the event loop with
+bounded concurrency, build the response, save it; and read saved simulations back."""
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import anyio
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.engine import SimulationInputs, SimulationOutput, compute_metrics, run_simulation
+from app.models import Simulation
+from app.schemas.simulation import SimulationRequest
+from app.services.errors import InvalidInput, NotFound, Unavailable
+from app.services.market_data import MarketInputs, resolve_market_inputs
+
+T = TypeVar("T")
+
+DEFINITIONS = {
+    "final_value_stats": "Distribution of the portfolio value at the horizon, over all paths.",
+    "total_invested": "initial_investment + 12 x years x monthly_contribution.",
+    "var_95": "Value at Risk 95%: the final value that 95% of paths end above (5th percentile).",
+    "var_99": "Value at Risk 99%: the 1st percentile of final values.",
+    "var_95_loss": "total_invested - var_95: the loss at that level (negative = a gain).",
+    "var_99_loss": "total_invested - var_99.",
+    "cvar_95": "Conditional VaR 95%: the mean final value of the worst 5% of paths.",
+    "sharpe_ratio": "(mean annualized time-weighted return - risk_free_rate) / annualized "
+    "volatility of monthly returns, averaged over paths.",
+    "max_drawdown_pct": "Median over paths of the largest peak-to-trough fall of the "
+    "time-weighted index, in percent; max_drawdown_pct_95 is its 95th percentile.",
+    "probabilities.loss": "P(final value < total_invested).",
+    "probabilities.positive_return": "1 - loss.",
+    "probabilities.doubling": "P(final value >= 2 x total_invested).",
+    "probabilities.depletion": "P(the value reached 0 at some month; it then stays 0).",
+    "percentile_bands": "Per month (0 = start), the 5/25/50/75/95th percentiles of the value "
+    "over `paths_used` paths (all paths, or a fixed seeded subset of very large runs).",
+    "real": "With an inflation_rate: the same figures in today's money.",
+}
+
+
+class SimulationSlots:
+    """At most `capacity` simulations run at once in this process; a caller waits at most
+    `max_wait_seconds` for a slot, then gets 503 with Retry-After: no unbounded queue."""
+
+    def __init__(self, capacity: int, max_wait_seconds: float) -> None:
+        self._semaphore = asyncio.Semaphore(capacity)
+        self._threads = anyio.CapacityLimiter(capacity)
+        self.max_wait_seconds = max_wait_seconds
+
+    async def run(self, function: Callable[..., T], *args: object) -> T:
+        if self._semaphore.locked():
+            try:
+                await asyncio.wait_for(self._semaphore.acquire(), self.max_wait_seconds or 1e-9)
+            except TimeoutError:
+                raise Unavailable(
+                    "All simulation slots are busy; retry shortly",
+                    retry_after_seconds=max(1.0, self.max_wait_seconds),
+                ) from None
+        else:
+            await self._semaphore.acquire()
+        try:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
+        finally:
+            self._semaphore.release()
+
+
+@dataclass(frozen=True)
+class _Computed:
+    output: SimulationOutput
+    metrics: dict
+    seconds: float
+
+
+def _compute(inputs: SimulationInputs, risk_free_rate: float, inflation_rate: float) -> _Computed:
+    started = time.perf_counter()
+    output = run_simulation(inputs)
+    metrics = compute_metrics(
+        output, risk_free_rate=risk_free_rate, inflation_rate=inflation_rate, years=inputs.years
+    )
+    return _Computed(output, metrics, time.perf_counter() - started)
+
+
+def _cents(values: np.ndarray) -> list:
+    return np.round(values, 2).tolist()
+
+
+def _percentile_bands(output: SimulationOutput) -> dict:
+    bands = output.percentile_bands
+    return {
+        "month": list(range(bands.shape[0])),
+        **{f"p{p}": _cents(bands[:, i]) for i, p in enumerate((5, 25, 50, 75, 95))},
+        "paths_used": output.band_paths_used,
+    }
+
+
+def _applied_inputs(
+    request: SimulationRequest, market: MarketInputs, output: SimulationOutput
+) -> dict:
+    parameters = request.parameters.model_dump()
+    parameters["seed"] = output.seed
+    parameters["sample_paths"] = int(output.sample_paths.shape[0])
+    assets = [
+        {"weight": asset.weight, "asset_class": asset.asset_class, **source}
+        for asset, source in zip(request.portfolio.assets, market.sources, strict=True)
+    ]
+    return {
+        "parameters": parameters,
+        "assets": assets,
+        "correlation": market.correlation.tolist(),
+        "correlation_source": market.correlation_source,
+    }
+
+
+async def _resolve_market(request: SimulationRequest) -> MarketInputs:
+    portfolio = request.portfolio
+    source = request.parameters.data_source
+    if source == "bloomberg":  # xbbg blocks on the network
+        return await anyio.to_thread.run_sync(
+            resolve_market_inputs, portfolio.assets, portfolio.correlation, source
+        )
+    return resolve_market_inputs(portfolio.assets, portfolio.correlation, source)
+
+
+async def simulate_and_save(
+    db: AsyncSession,
+    *,
+    slots: SimulationSlots,
+    request: SimulationRequest,
+    user_id: int,
+    api_key_id: int | None,
+) -> dict:
+    """Simulate the request's portfolio, save the run, and return the response body."""
+    market = await _resolve_market(request)
+    parameters = request.parameters
+    inputs = SimulationInputs(
+        weights=np.array([asset.weight for asset in request.portfolio.assets]),
+        annual_returns=market.annual_returns,
+        annual_volatilities=market.annual_volatilities,
+        correlation=market.correlation,
+        initial_investment=parameters.initial_investment,
+        monthly_contribution=parameters.monthly_contribution,
+        years=parameters.time_horizon_years,
+        num_paths=parameters.num_simulations,
+        seed=parameters.seed,
+        rebalancing=parameters.rebalancing,
+        sample_paths=min(parameters.sample_paths, parameters.num_simulations),
+    )
+    try:
+        computed = await slots.run(
+            _compute, inputs, parameters.risk_free_rate, parameters.inflation_rate
+        )
+    except ValueError as error:  # the engine's own checks; the schema should catch these first
+        raise InvalidInput(str(error)) from error
+    simulation = Simulation(
+        user_id=user_id,
+        api_key_id=api_key_id,
+        inputs=_applied_inputs(request, market, computed.output),
+        summary=computed.metrics,
+        percentile_bands=_percentile_bands(computed.output),
+        sample_paths=_cents(computed.output.sample_paths),
+        execution_time_seconds=round(computed.seconds, 6),
+    )
+    await _save_with_new_id(db, simulation)
+    return response_body(simulation)
+
+
+async def _save_with_new_id(db: AsyncSession, simulation: Simulation) -> None:
+    for attempt in range(3):
+        simulation.id = "sim_" + secrets.token_hex(6)
+        db.add(simulation)
+        try:
+            await db.commit()
+            return
+        except IntegrityError:  # an id collision: 48 random bits make it rare, not impossible
+            await db.rollback()
+            if attempt == 2:
+                raise
+
+
+def response_body(simulation: Simulation) -> dict:
+    return {
+        "simulation_id": simulation.id,
+        "status": "completed",
+        "created_at": simulation.created_at,
+        "execution_time_seconds": simulation.execution_time_seconds,
+        "results": {
+            **simulation.summary,
+            "percentile_bands": simulation.percentile_bands,
+            "sample_paths": simulation.sample_paths,
+        },
+        "inputs": simulation.inputs,
+        "definitions": DEFINITIONS,
+    }
+
+
+async def get_simulation(db: AsyncSession, *, user_id: int, simulation_id: str) -> Simulation:
+    simulation = await db.scalar(
+        select(Simulation).where(Simulation.id == simulation_id, Simulation.user_id == user_id)
+    )
+    if simulation is None:
+        raise NotFound("Simulation not found")
+    return simulation
+
+
+async def list_simulations(
+    db: AsyncSession, *, user_id: int, limit: int, offset: int
+) -> tuple[list[dict], int]:
+    """A page of the user's simulations, newest first, without their paths."""
+    total = await db.scalar(
+        select(func.count()).select_from(Simulation).where(Simulation.user_id == user_id)
+    )
+    rows = await db.execute(
+        select(
+            Simulation.id,
+            Simulation.created_at,
+            Simulation.execution_time_seconds,
+            Simulation.inputs,
+            Simulation.summary["final_value_stats"]["mean"].label("mean"),
+            Simulation.summary["probabilities"]["loss"].label("loss"),
+        )
+        .where(Simulation.user_id == user_id)
+        .order_by(Simulation.created_at.desc(), Simulation.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    items = [
+        {
+            "simulation_id": row.id,
+            "created_at": row.created_at,
+            "execution_time_seconds": row.execution_time_seconds,
+            "tickers": [asset["ticker"] for asset in row.inputs["assets"]],
+            "num_simulations": row.inputs["parameters"]["num_simulations"],
+            "time_horizon_years": row.inputs["parameters"]["time_horizon_years"],
+            "seed": row.inputs["parameters"]["seed"],
+            "mean_final_value": row.mean,
+            "probability_of_loss": row.loss,
+        }
+        for row in rows
+    ]
+    return items, total or 0
