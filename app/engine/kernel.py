@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from app.engine.philox import INLINE, JIT, _float_bits, fast_exp, fill_normals_block
+from app.engine.philox import INLINE, JIT, _float_bits, fast_exp, fill_month_normals
 
 NEVER = 0  # rebalance_every value meaning "only at the start"
 
@@ -40,14 +40,15 @@ def simulate_paths(
     """Simulate len(final_values) paths of a correlated GBM portfolio with monthly flows.
 
     Month t of path p: start = max(V + c, 0) (a path at 0 is depleted for good when c < 0);
-    asset i grows by R_i = growth_i * exp(sum_j loadings_ij Z_j), Z ~ N(0, I) from Philox
-    counter (p, t); holdings are reset to weights * start every `rebalance_every` months
-    (NEVER: at t = 0 only). The time-weighted index moves by V_end / start on live months.
+    asset i grows by R_i = growth_i * exp(sum_j loadings_ij Z_j), with Z ~ N(0, I) the path's
+    month-t normals (philox.fill_month_normals); holdings are reset to weights * start every
+    `rebalance_every` months (NEVER: at t = 0 only), otherwise contributions are added by weight
+    and withdrawals taken pro rata. The time-weighted index moves by V_end / start on live months.
     Outputs are written in place; per-path sums are of (monthly return - return_shift).
     """
     num_paths = final_values.shape[0]
     num_assets = growth.shape[0]
-    rows = num_assets + (num_assets & 1)
+    rows = 2 * ((num_assets + 1) // 2) + 2  # philox.normal_rows
     num_samples = sample_values.shape[0]
     num_band = band_values.shape[1]
     monthly = rebalance_every == 1
@@ -56,7 +57,7 @@ def simulate_paths(
         first = b * block_size
         count = min(block_size, num_paths - first)
         normals = np.empty((rows, count))
-        log_return = np.empty(count)
+        asset_return = np.empty(count)  # sum_j loadings_ij Z_j, then R_i
         gross = np.empty(count)
         start = np.empty(count)
         scale = np.empty(count)
@@ -76,7 +77,7 @@ def simulate_paths(
             band_values[0, first + p] = initial
 
         for t in range(months):
-            fill_normals_block(k0, k1, first, count, t, num_assets, normals)
+            fill_month_normals(k0, k1, first, count, t, num_assets, normals)
             for p in range(count):
                 start[p] = max(value[p] + contribution, 0.0)
             if not monthly:
@@ -101,37 +102,31 @@ def simulate_paths(
                         for p in range(count):
                             held[p] = held[p] * scale[p]
 
+            gross[:] = 0.0
             for i in range(num_assets):
                 row = loadings[i]
                 first_normals = normals[0]
                 a0 = row[0]
                 for p in range(count):
-                    log_return[p] = a0 * first_normals[p]
+                    asset_return[p] = a0 * first_normals[p]
                 for j in range(1, i + 1):
                     a = row[j]
                     if a != 0.0:
                         normals_j = normals[j]
                         for p in range(count):
-                            log_return[p] = log_return[p] + a * normals_j[p]
+                            asset_return[p] = asset_return[p] + a * normals_j[p]
                 g = growth[i]
+                for p in range(count):
+                    asset_return[p] = g * fast_exp(asset_return[p])
                 if monthly:
-                    wg = weights[i] * g
-                    if i == 0:
-                        for p in range(count):
-                            gross[p] = wg * fast_exp(log_return[p])
-                    else:
-                        for p in range(count):
-                            gross[p] = gross[p] + wg * fast_exp(log_return[p])
+                    w = weights[i]
+                    for p in range(count):
+                        gross[p] = gross[p] + w * asset_return[p]
                 else:
                     held = holdings[i]
-                    if i == 0:
-                        for p in range(count):
-                            held[p] = held[p] * (g * fast_exp(log_return[p]))
-                            gross[p] = held[p]
-                    else:
-                        for p in range(count):
-                            held[p] = held[p] * (g * fast_exp(log_return[p]))
-                            gross[p] = gross[p] + held[p]
+                    for p in range(count):
+                        held[p] = held[p] * asset_return[p]
+                        gross[p] = gross[p] + held[p]
 
             for p in range(count):
                 s = start[p]
@@ -170,6 +165,33 @@ def simulate_paths(
 _BUCKETS = 4096
 
 
+@njit(**JIT)
+def _select(a: np.ndarray, lo: int, hi: int, k: int) -> float:
+    """The k-th smallest of a[lo:hi] (k absolute), partially reordering it (Hoare, median of 3)."""
+    hi -= 1
+    while hi > lo:
+        mid = (lo + hi) >> 1
+        x, y, z = a[lo], a[mid], a[hi]
+        pivot = max(min(x, y), min(max(x, y), z))
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                a[i], a[j] = a[j], a[i]
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            break
+    return a[k]
+
+
 @njit(**INLINE)
 def _bucket(x: float, lowest_bits: np.int64, shift: np.int64) -> np.int64:
     # Non-negative float64 bit patterns sort like the values: a log-like, exactly monotone key.
@@ -182,7 +204,7 @@ def _row_percentiles(row: np.ndarray, quantiles: np.ndarray, out: np.ndarray) ->
 
     Bucket 0 holds the zeros; the others split the bit patterns of the positive values evenly.
     Bucket counts locate each needed order statistic, and only those buckets' members are
-    gathered and sorted: three passes over the row instead of a full sort.
+    gathered and searched: three passes over the row instead of a full sort.
     """
     n = row.shape[0]
     lowest_bits = _float_bits(np.inf)
@@ -230,12 +252,14 @@ def _row_percentiles(row: np.ndarray, quantiles: np.ndarray, out: np.ndarray) ->
         if s >= 0:
             gathered[fill[s]] = row[i]
             fill[s] += 1
-    for s in range(num_slots):
-        gathered[offsets[s] : offsets[s + 1]].sort()
+    values = np.empty(2)
     for q in range(num_q):
-        lower = gathered[offsets[slot[bucket_of[2 * q]]] + ranks[2 * q] - starts[bucket_of[2 * q]]]
-        b = bucket_of[2 * q + 1]
-        upper = gathered[offsets[slot[b]] + ranks[2 * q + 1] - starts[b]]
+        for h in range(2):
+            b = bucket_of[2 * q + h]
+            first = offsets[slot[b]]
+            last = offsets[slot[b] + 1]
+            values[h] = _select(gathered, first, last, first + ranks[2 * q + h] - starts[b])
+        lower, upper = values[0], values[1]
         diff = upper - lower
         frac = fractions[q]
         out[q] = lower + diff * frac if frac < 0.5 else upper - diff * (1.0 - frac)

@@ -1,10 +1,13 @@
 """Counter-based normal random numbers: Philox4x32-10 and a vectorizable Box-Muller.
 
 Every number is a pure function of (key, counter), as in Random123 (Salmon et al., SC'11): the
-engine uses counter = (path low word, path high word, month, group), so a path's normals do not
-depend on how paths are split across threads or blocks. The elementary functions below are short
-polynomials on plain arithmetic and bit casts, because calls to libm's log/exp/sin/cos keep LLVM
-from vectorizing the loops (the PyPI llvmlite has no SVML).
+engine's counter is (path low word, path high word, position in the path's stream, 0), so a
+path's normals do not depend on how paths are split across threads or blocks. The elementary
+functions below are short polynomials on plain arithmetic and bit casts, because calls to libm's
+log/exp/sin/cos keep LLVM from vectorizing the loops (the PyPI llvmlite has no SVML).
+
+Numba's disk cache only watches the file of the function it compiled: the kernel inlines these
+helpers, so after editing this file delete app/engine/__pycache__ (or touch kernel.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ INLINE = {**JIT, "inline": "always"}
 _MASK32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
 _SHIFT8 = np.uint64(8)
+_ZERO = np.uint64(0)
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
 _W0 = np.uint64(0x9E3779B9)
@@ -172,7 +176,39 @@ def box_muller(word_radius: np.uint64, word_angle: np.uint64) -> tuple[float, fl
 
 
 @njit(**INLINE)
-def fill_normals_block(
+def _fill_calls(
+    k0: np.uint64,
+    k1: np.uint64,
+    first_path: int,
+    count: int,
+    first_call: int,
+    num_calls: int,
+    out: np.ndarray,
+    first_row: int,
+) -> None:
+    """Rows first_row + 4c .. + 3 get the 4 normals of Philox call first_call + c of each path."""
+    for c in range(num_calls):
+        call = np.uint64(first_call + c)
+        row = first_row + 4 * c
+        out0, out1, out2, out3 = out[row], out[row + 1], out[row + 2], out[row + 3]
+        for p in range(count):
+            path = np.uint64(first_path + p)
+            w0, w1, w2, w3 = philox4x32_10(path & _MASK32, path >> _SHIFT32, call, _ZERO, k0, k1)
+            z0, z1 = box_muller(w0, w1)
+            z2, z3 = box_muller(w2, w3)
+            out0[p] = z0
+            out1[p] = z1
+            out2[p] = z2
+            out3[p] = z3
+
+
+def normal_rows(num_normals: int) -> int:
+    """Rows a month's normals buffer needs: whole pairs, plus a pair carried to the next month."""
+    return 2 * ((num_normals + 1) // 2) + 2
+
+
+@njit(**INLINE)
+def fill_month_normals(
     k0: np.uint64,
     k1: np.uint64,
     first_path: int,
@@ -181,56 +217,42 @@ def fill_normals_block(
     num_normals: int,
     out: np.ndarray,
 ) -> None:
-    """out[j, p] = normal j of path first_path + p at `month`, for j < num_normals (rows padded
-    to an even count). Group g of Philox feeds normals 4g..4g+3."""
-    num_groups = (num_normals + 3) // 4
-    c2 = np.uint64(month)
-    for g in range(num_groups):
-        c3 = np.uint64(g)
-        row = 4 * g
-        out0 = out[row]
-        out1 = out[row + 1]
-        if row + 2 < num_normals:
-            out2 = out[row + 2]
-            out3 = out[row + 3]
-            for p in range(count):
-                path = np.uint64(first_path + p)
-                w0, w1, w2, w3 = philox4x32_10(path & _MASK32, path >> _SHIFT32, c2, c3, k0, k1)
-                z0, z1 = box_muller(w0, w1)
-                z2, z3 = box_muller(w2, w3)
-                out0[p] = z0
-                out1[p] = z1
-                out2[p] = z2
-                out3[p] = z3
-        else:
-            for p in range(count):
-                path = np.uint64(first_path + p)
-                w0, w1, _, _ = philox4x32_10(path & _MASK32, path >> _SHIFT32, c2, c3, k0, k1)
-                z0, z1 = box_muller(w0, w1)
-                out0[p] = z0
-                out1[p] = z1
+    """out[j, p] = normal j of path first_path + p in `month` (j < num_normals).
 
-
-def padded_rows(num_normals: int) -> int:
-    """Rows a normals buffer needs: whole Box-Muller pairs."""
-    return num_normals + (num_normals & 1)
+    Each path reads one stream: Box-Muller pair s comes from half s % 2 of Philox call s // 2
+    with counter (path low word, path high word, s // 2, 0), and month t uses pairs
+    t * P .. t * P + P - 1 with P = ceil(num_normals / 2); no random bit is drawn and dropped.
+    With P odd, an even month's last call also yields the next month's first pair, kept in the
+    two carry rows, so months must be filled in order for a block (month 0 first).
+    """
+    pairs = (num_normals + 1) // 2
+    first_pair = month * pairs
+    first_row = first_pair % 2 * 2
+    if first_row:
+        carried0, carried1 = out[2 * pairs], out[2 * pairs + 1]
+        out0, out1 = out[0], out[1]
+        for p in range(count):
+            out0[p] = carried0[p]
+            out1[p] = carried1[p]
+    # Even first pair: ceil(P / 2) calls from row 0; odd: the rest, from row 2.
+    num_calls = (pairs + 1 - first_row) // 2
+    _fill_calls(k0, k1, first_path, count, (first_pair + 1) // 2, num_calls, out, first_row)
 
 
 @njit(parallel=True, **JIT)
 def _standard_normals(
     k0: np.uint64, k1: np.uint64, num_paths: int, months: int, num_normals: int, block: int
 ) -> np.ndarray:
-    rows = num_normals + (num_normals & 1)
-    out = np.empty((months, rows, num_paths))
+    out = np.empty((months, num_normals, num_paths))
     num_blocks = (num_paths + block - 1) // block
     for b in prange(num_blocks):
         first = b * block
         count = min(block, num_paths - first)
-        buffer = np.empty((rows, count))
+        buffer = np.empty((2 * ((num_normals + 1) // 2) + 2, count))
         for month in range(months):
-            fill_normals_block(k0, k1, first, count, month, num_normals, buffer)
-            out[month, :, first : first + count] = buffer
-    return out[:, :num_normals, :]
+            fill_month_normals(k0, k1, first, count, month, num_normals, buffer)
+            out[month, :, first : first + count] = buffer[:num_normals]
+    return out
 
 
 def seed_key(seed: int) -> tuple[np.uint64, np.uint64]:

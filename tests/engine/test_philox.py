@@ -9,7 +9,8 @@ from app.engine.philox import (
     box_muller,
     fast_exp,
     fast_log,
-    fill_normals_block,
+    fill_month_normals,
+    normal_rows,
     philox4x32_10,
     seed_key,
     standard_normals,
@@ -65,13 +66,23 @@ def test_seed_key_is_two_words_of_the_seed_sequence():
     assert seed_key(42) != seed_key(43)
 
 
-def test_a_paths_normals_do_not_depend_on_its_block():
+@pytest.mark.parametrize("num_normals", [1, 2, 5, 8])
+def test_a_paths_normals_do_not_depend_on_its_block(num_normals):
     k0, k1 = seed_key(7)
-    whole = np.empty((6, 300))
-    fill_normals_block(k0, k1, 1000, 300, 5, 5, whole)
-    part = np.empty((6, 17))
-    fill_normals_block(k0, k1, 1123, 17, 5, 5, part)
-    assert np.array_equal(part[:5], whole[:5, 123:140])
+    whole = np.empty((normal_rows(num_normals), 300))
+    part = np.empty((normal_rows(num_normals), 17))
+    for month in range(4):
+        fill_month_normals(k0, k1, 1000, 300, month, num_normals, whole)
+        fill_month_normals(k0, k1, 1123, 17, month, num_normals, part)
+        assert np.array_equal(part[:num_normals], whole[:num_normals, 123:140])
+
+
+def test_the_stream_uses_every_philox_word_once():
+    k0, k1 = seed_key(7)
+    months = standard_normals(7, 3, 2, 3)  # 2 pairs a month: pairs 0-1 and 2-3 of each path
+    words = philox4x32_10(np.uint64(2), np.uint64(0), np.uint64(1), np.uint64(0), k0, k1)
+    first, second = box_muller(words[0], words[1]), box_muller(words[2], words[3])
+    assert months[1, :, 2].tolist() == [first[0], first[1], second[0]]
 
 
 @pytest.fixture(scope="module")
