@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
+import pydantic_core
 from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import (
@@ -46,12 +47,21 @@ def resolve_database_url(settings: Settings) -> str:
     return start_embedded_postgres(settings.DATA_DIR / "postgres")
 
 
+def _json_text(value: object) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
 class Database:
     """One async engine and its session factory, owned by the app's lifespan."""
 
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5) -> None:
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+            url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_pre_ping=True,
+            # Simulations store thousands of floats as JSONB: Rust serialization, not json.dumps.
+            json_serializer=_json_text,
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
