@@ -8,11 +8,26 @@ Only per-path summaries leave a block (plus the few whole paths kept for samples
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from app.engine.philox import INLINE, JIT, _float_bits, fast_exp, fill_month_normals
 
 NEVER = 0  # rebalance_every value meaning "only at the start"
+
+
+@intrinsic
+def _claim(typingctx, counter):  # type: ignore[no-untyped-def]
+    """Atomically increment counter[0]; return its previous value."""
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", array.data, one, "monotonic")
+
+    return types.int64(counter), codegen
 
 
 @njit(parallel=True, **JIT)
@@ -36,6 +51,7 @@ def simulate_paths(
     sum_dev: np.ndarray,
     sum_dev_sq: np.ndarray,
     return_months: np.ndarray,
+    num_threads: int,
 ) -> None:
     """Simulate len(final_values) paths of a correlated GBM portfolio with monthly flows.
 
@@ -45,6 +61,7 @@ def simulate_paths(
     `rebalance_every` months (NEVER: at t = 0 only), otherwise contributions are added by weight
     and withdrawals taken pro rata. The time-weighted index moves by V_end / start on live months.
     Outputs are written in place; per-path sums are of (monthly return - return_shift).
+    num_threads is numba.get_num_threads() (read outside: inside it would defeat the disk cache).
     """
     num_paths = final_values.shape[0]
     num_assets = growth.shape[0]
@@ -53,113 +70,121 @@ def simulate_paths(
     num_band = band_values.shape[1]
     monthly = rebalance_every == 1
     num_blocks = (num_paths + block_size - 1) // block_size
-    for b in prange(num_blocks):
-        first = b * block_size
-        count = min(block_size, num_paths - first)
-        normals = np.empty((rows, count))
-        asset_return = np.empty(count)  # sum_j loadings_ij Z_j, then R_i
-        gross = np.empty(count)
-        start = np.empty(count)
-        scale = np.empty(count)
-        holdings = np.empty((0 if monthly else num_assets, count))
-        value = np.full(count, initial)
-        index = np.ones(count)
-        peak = np.ones(count)
-        min_ratio = np.ones(count)
-        dev = np.zeros(count)
-        dev_sq = np.zeros(count)
-        live_months = np.zeros(count)
-        keep_sample = max(0, min(count, num_samples - first))
-        keep_band = max(0, min(count, num_band - first))
-        for p in range(keep_sample):
-            sample_values[first + p, 0] = initial
-        for p in range(keep_band):
-            band_values[0, first + p] = initial
+    # Blocks are claimed one at a time from a shared counter (OpenMP's static split would leave
+    # a core idle whenever the other one is slowed by another process or request).
+    workers = max(1, min(num_threads, num_blocks))
+    next_block = np.zeros(1, dtype=np.int64)
+    for _ in prange(workers):
+        while True:
+            b = _claim(next_block)
+            if b >= num_blocks:
+                break
+            first = b * block_size
+            count = min(block_size, num_paths - first)
+            normals = np.empty((rows, count))
+            asset_return = np.empty(count)  # sum_j loadings_ij Z_j, then R_i
+            gross = np.empty(count)
+            start = np.empty(count)
+            scale = np.empty(count)
+            holdings = np.empty((0 if monthly else num_assets, count))
+            value = np.full(count, initial)
+            index = np.ones(count)
+            peak = np.ones(count)
+            min_ratio = np.ones(count)
+            dev = np.zeros(count)
+            dev_sq = np.zeros(count)
+            live_months = np.zeros(count)
+            keep_sample = max(0, min(count, num_samples - first))
+            keep_band = max(0, min(count, num_band - first))
+            for p in range(keep_sample):
+                sample_values[first + p, 0] = initial
+            for p in range(keep_band):
+                band_values[0, first + p] = initial
 
-        for t in range(months):
-            fill_month_normals(k0, k1, first, count, t, num_assets, normals)
-            for p in range(count):
-                start[p] = max(value[p] + contribution, 0.0)
-            if not monthly:
-                if t == 0 or (rebalance_every > 0 and t % rebalance_every == 0):
-                    for i in range(num_assets):
-                        held = holdings[i]
+            for t in range(months):
+                fill_month_normals(k0, k1, first, count, t, num_assets, normals)
+                for p in range(count):
+                    start[p] = max(value[p] + contribution, 0.0)
+                if not monthly:
+                    if t == 0 or (rebalance_every > 0 and t % rebalance_every == 0):
+                        for i in range(num_assets):
+                            held = holdings[i]
+                            w = weights[i]
+                            for p in range(count):
+                                held[p] = w * start[p]
+                    elif contribution > 0.0:
+                        for i in range(num_assets):
+                            held = holdings[i]
+                            added = weights[i] * contribution
+                            for p in range(count):
+                                held[p] = held[p] + added
+                    elif contribution < 0.0:
+                        # Withdrawals come out pro rata, so no holding goes negative.
+                        for p in range(count):
+                            scale[p] = start[p] / max(value[p], 1e-300)
+                        for i in range(num_assets):
+                            held = holdings[i]
+                            for p in range(count):
+                                held[p] = held[p] * scale[p]
+
+                gross[:] = 0.0
+                for i in range(num_assets):
+                    row = loadings[i]
+                    first_normals = normals[0]
+                    a0 = row[0]
+                    for p in range(count):
+                        asset_return[p] = a0 * first_normals[p]
+                    for j in range(1, i + 1):
+                        a = row[j]
+                        if a != 0.0:
+                            normals_j = normals[j]
+                            for p in range(count):
+                                asset_return[p] = asset_return[p] + a * normals_j[p]
+                    g = growth[i]
+                    for p in range(count):
+                        asset_return[p] = g * fast_exp(asset_return[p])
+                    if monthly:
                         w = weights[i]
                         for p in range(count):
-                            held[p] = w * start[p]
-                elif contribution > 0.0:
-                    for i in range(num_assets):
-                        held = holdings[i]
-                        added = weights[i] * contribution
-                        for p in range(count):
-                            held[p] = held[p] + added
-                elif contribution < 0.0:
-                    # Withdrawals come out pro rata, so no holding goes negative.
-                    for p in range(count):
-                        scale[p] = start[p] / max(value[p], 1e-300)
-                    for i in range(num_assets):
+                            gross[p] = gross[p] + w * asset_return[p]
+                    else:
                         held = holdings[i]
                         for p in range(count):
-                            held[p] = held[p] * scale[p]
+                            held[p] = held[p] * asset_return[p]
+                            gross[p] = gross[p] + held[p]
 
-            gross[:] = 0.0
-            for i in range(num_assets):
-                row = loadings[i]
-                first_normals = normals[0]
-                a0 = row[0]
                 for p in range(count):
-                    asset_return[p] = a0 * first_normals[p]
-                for j in range(1, i + 1):
-                    a = row[j]
-                    if a != 0.0:
-                        normals_j = normals[j]
-                        for p in range(count):
-                            asset_return[p] = asset_return[p] + a * normals_j[p]
-                g = growth[i]
-                for p in range(count):
-                    asset_return[p] = g * fast_exp(asset_return[p])
-                if monthly:
-                    w = weights[i]
-                    for p in range(count):
-                        gross[p] = gross[p] + w * asset_return[p]
-                else:
-                    held = holdings[i]
-                    for p in range(count):
-                        held[p] = held[p] * asset_return[p]
-                        gross[p] = gross[p] + held[p]
+                    s = start[p]
+                    alive = s > 0.0
+                    if monthly:
+                        factor = gross[p]
+                        end = s * factor
+                    else:
+                        end = gross[p]
+                        factor = end / max(s, 1e-300)
+                    factor = factor if alive else 1.0
+                    level = index[p] * factor
+                    index[p] = level
+                    top = max(peak[p], level)
+                    peak[p] = top
+                    min_ratio[p] = min(min_ratio[p], level / top)
+                    d = (factor - 1.0) - return_shift if alive else 0.0
+                    dev[p] = dev[p] + d
+                    dev_sq[p] = dev_sq[p] + d * d
+                    live_months[p] = live_months[p] + (1.0 if alive else 0.0)
+                    value[p] = end
+                for p in range(keep_sample):
+                    sample_values[first + p, t + 1] = value[p]
+                for p in range(keep_band):
+                    band_values[t + 1, first + p] = value[p]
 
             for p in range(count):
-                s = start[p]
-                alive = s > 0.0
-                if monthly:
-                    factor = gross[p]
-                    end = s * factor
-                else:
-                    end = gross[p]
-                    factor = end / max(s, 1e-300)
-                factor = factor if alive else 1.0
-                level = index[p] * factor
-                index[p] = level
-                top = max(peak[p], level)
-                peak[p] = top
-                min_ratio[p] = min(min_ratio[p], level / top)
-                d = (factor - 1.0) - return_shift if alive else 0.0
-                dev[p] = dev[p] + d
-                dev_sq[p] = dev_sq[p] + d * d
-                live_months[p] = live_months[p] + (1.0 if alive else 0.0)
-                value[p] = end
-            for p in range(keep_sample):
-                sample_values[first + p, t + 1] = value[p]
-            for p in range(keep_band):
-                band_values[t + 1, first + p] = value[p]
-
-        for p in range(count):
-            final_values[first + p] = value[p]
-            index_final[first + p] = index[p]
-            max_drawdowns[first + p] = 1.0 - min_ratio[p]
-            sum_dev[first + p] = dev[p]
-            sum_dev_sq[first + p] = dev_sq[p]
-            return_months[first + p] = live_months[p]
+                final_values[first + p] = value[p]
+                index_final[first + p] = index[p]
+                max_drawdowns[first + p] = 1.0 - min_ratio[p]
+                sum_dev[first + p] = dev[p]
+                sum_dev_sq[first + p] = dev_sq[p]
+                return_months[first + p] = live_months[p]
 
 
 _BUCKETS = 4096

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from app.engine.kernel import NEVER, percentile_rows, simulate_paths
@@ -203,6 +204,7 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         sum_dev,
         sum_dev_sq,
         return_months,
+        numba.get_num_threads(),
     )
     quantiles = np.array(BAND_PERCENTILES) / 100.0
     with np.errstate(divide="ignore", invalid="ignore"):
