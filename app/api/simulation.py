@@ -22,7 +22,7 @@ _ERRORS = {
 }
 
 
-def get_slots(request: Request) -> SimulationSlots:
+async def get_slots(request: Request) -> SimulationSlots:
     return request.app.state.simulation_slots
 
 

@@ -1,12 +1,17 @@
-"""One rate-limit mechanism for the whole service: moving windows in memory, or in Redis when
-REDIS_URL is set so that every worker shares the same counters."""
+"""One rate-limit mechanism for the whole service: sliding-window counters in memory, or in Redis
+when REDIS_URL is set so that every worker shares the same counters.
+
+A sliding-window counter keeps two numbers per key (this window and the previous one, weighted
+by how much of it still overlaps): O(1) per request whatever the limit, where a moving window
+would keep a timestamp per request.
+"""
 
 import logging
 import time
 
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from app.services.errors import TooManyRequests
 
@@ -28,7 +33,7 @@ class RateLimiter:
         else:
             storage = MemoryStorage()
         self.storage = storage
-        self._strategy = MovingWindowRateLimiter(storage)
+        self._strategy = SlidingWindowCounterRateLimiter(storage)
 
     async def hit(self, limit: str, *identifiers: str) -> None:
         """Count one request against `limit` for these identifiers; raise when it is over."""
