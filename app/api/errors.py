@@ -3,7 +3,6 @@
 import math
 
 from fastapi import FastAPI, Request, status
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -42,7 +41,9 @@ def domain_error_response(error: errors.DomainError) -> JSONResponse:
 
 
 def _json_safe(value: object) -> object:
-    """JSON has no NaN or infinity: echo them back as the strings the client sent."""
+    """JSON has no NaN or infinity (echoed back as the client spelled them), nor exceptions."""
+    if isinstance(value, BaseException):
+        return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value).replace("inf", "Infinity").replace("nan", "NaN")
     if isinstance(value, dict):
@@ -52,10 +53,10 @@ def _json_safe(value: object) -> object:
     return value
 
 
-def _redact(error: dict) -> dict:
+def _client_error(error: dict) -> dict:
     if _SECRET_FIELDS.intersection(str(part) for part in error.get("loc", ())):
-        return {key: value for key, value in error.items() if key != "input"}
-    return {**error, "input": _json_safe(error["input"])} if "input" in error else error
+        error = {key: value for key, value in error.items() if key != "input"}
+    return _json_safe(error)
 
 
 async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
@@ -65,9 +66,8 @@ async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
 
 async def _validation_error_handler(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    details = [_redact(item) for item in error.errors()]
     return JSONResponse(
-        {"detail": jsonable_encoder(details)},
+        {"detail": [_client_error(item) for item in error.errors()]},
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
     )
 

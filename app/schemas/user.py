@@ -2,6 +2,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
+from pydantic_core import PydanticCustomError
 
 from app.security import BCRYPT_MAX_BYTES
 
@@ -25,7 +26,9 @@ PASSWORD_RULES = (
 def _check_password_rules(password: str) -> str:
     broken = [rule for check, rule in PASSWORD_RULES if not check(password)]
     if broken:
-        raise ValueError("Password must " + "; must ".join(broken))
+        raise PydanticCustomError(
+            "password_rules", "Password must {rules}", {"rules": "; must ".join(broken)}
+        )
     return password
 
 
