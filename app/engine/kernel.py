@@ -232,18 +232,22 @@ def _row_percentiles(row: np.ndarray, quantiles: np.ndarray, out: np.ndarray) ->
     gathered and searched: three passes over the row instead of a full sort.
     """
     n = row.shape[0]
-    lowest_bits = _float_bits(np.inf)
+    infinity_bits = _float_bits(np.inf)
+    lowest_bits = infinity_bits
     highest_bits = np.int64(0)
     for i in range(n):
-        bits = _float_bits(row[i]) if row[i] > 0.0 else lowest_bits
-        lowest_bits = min(lowest_bits, bits)
-        highest_bits = max(highest_bits, _float_bits(max(row[i], 0.0)))
+        bits = _float_bits(max(row[i], 0.0))
+        lowest_bits = min(lowest_bits, bits if bits > 0 else infinity_bits)
+        highest_bits = max(highest_bits, bits)
     shift = np.int64(0)
     while highest_bits > lowest_bits and (highest_bits - lowest_bits) >> shift >= _BUCKETS:
         shift += 1
+    buckets = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        buckets[i] = _bucket(row[i], lowest_bits, shift)
     counts = np.zeros(_BUCKETS + 1, dtype=np.int64)
     for i in range(n):
-        counts[_bucket(row[i], lowest_bits, shift)] += 1
+        counts[buckets[i]] += 1
     starts = np.empty(_BUCKETS + 2, dtype=np.int64)
     starts[0] = 0
     for b in range(_BUCKETS + 1):
@@ -273,7 +277,7 @@ def _row_percentiles(row: np.ndarray, quantiles: np.ndarray, out: np.ndarray) ->
     gathered = np.empty(offsets[num_slots])
     fill = offsets[:num_slots].copy()
     for i in range(n):
-        s = slot[_bucket(row[i], lowest_bits, shift)]
+        s = slot[buckets[i]]
         if s >= 0:
             gathered[fill[s]] = row[i]
             fill[s] += 1
