@@ -38,6 +38,7 @@ def _summary(key: ApiKey, settings: Settings, now: datetime) -> ApiKeySummary:
 
 @router.post(
     "/generate",
+    summary="Generate an API key",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
     responses=_CONFLICT,
@@ -61,7 +62,7 @@ async def generate(
     )
 
 
-@router.get("/list", response_model=list[ApiKeySummary])
+@router.get("/list", response_model=list[ApiKeySummary], summary="List your API keys")
 async def list_keys(
     user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> list[ApiKeySummary]:
@@ -70,7 +71,7 @@ async def list_keys(
     return [_summary(key, settings, now) for key in await api_keys.list_keys(db, user_id=user.id)]
 
 
-@router.get("/count", response_model=ApiKeyCount)
+@router.get("/count", response_model=ApiKeyCount, summary="Count your active API keys")
 async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> ApiKeyCount:
     """How many keys are active, against the limits."""
     active = await api_keys.active_key_count(db, user_id=user.id)
@@ -85,6 +86,7 @@ async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> Api
 
 @router.post(
     "/revoke",
+    summary="Revoke an API key",
     response_model=RevokeResponse,
     responses={404: {"description": "No such key of yours"}, **_CONFLICT},
 )
@@ -94,14 +96,16 @@ async def revoke(body: RevokeRequest, user: CurrentUser, db: SessionDep) -> Revo
     return RevokeResponse(api_key_id=key.id)
 
 
-@router.get("/usage", response_model=UsageReport)
+@router.get("/usage", response_model=UsageReport, summary="Your API usage")
 async def my_usage(user: CurrentUser, db: SessionDep, window: UsageWindow) -> UsageReport:
     """Your API calls in a time window: per endpoint, average time and error rate."""
     since, until = window
     return UsageReport(**await usage.usage_report(db, since=since, until=until, user_id=user.id))
 
 
-@current_key_router.get("/api-key", response_model=ApiKeySummary)
+@current_key_router.get(
+    "/api-key", response_model=ApiKeySummary, summary="The API key of this request"
+)
 async def current_key(key: CurrentApiKey, settings: SettingsDep) -> ApiKeySummary:
     """The API key this request was made with: check its status and days until expiry."""
     return _summary(key, settings, datetime.now(UTC))

@@ -37,6 +37,7 @@ def _json(body: dict) -> Response:
 @router.post(
     "/simulate",
     response_model=SimulationResponse,
+    summary="Run a Monte Carlo simulation",
     responses={
         401: _ERRORS[401],
         429: {"description": "Rate limit of this API key reached (see Retry-After)"},
@@ -86,7 +87,12 @@ async def _detail(db: SessionDep, user_id: int, simulation_id: str) -> Response:
     return _json(monte_carlo.response_body(simulation))
 
 
-@router.get("/simulations", response_model=SimulationPage, responses={401: _ERRORS[401]})
+@router.get(
+    "/simulations",
+    response_model=SimulationPage,
+    responses={401: _ERRORS[401]},
+    summary="List your simulations",
+)
 async def list_with_key(
     key: CurrentApiKey, db: SessionDep, limit: Limit = 20, offset: Offset = 0
 ) -> SimulationPage:
@@ -94,7 +100,12 @@ async def list_with_key(
     return await _page(db, key.user_id, limit, offset)
 
 
-@router.get("/simulations/{simulation_id}", response_model=SimulationResponse, responses=_ERRORS)
+@router.get(
+    "/simulations/{simulation_id}",
+    response_model=SimulationResponse,
+    responses=_ERRORS,
+    summary="Get a simulation",
+)
 async def detail_with_key(
     key: CurrentApiKey, db: SessionDep, simulation_id: SimulationId
 ) -> Response:
@@ -102,7 +113,12 @@ async def detail_with_key(
     return await _detail(db, key.user_id, simulation_id)
 
 
-@dashboard_router.get("", response_model=SimulationPage, responses={401: _ERRORS[401]})
+@dashboard_router.get(
+    "",
+    response_model=SimulationPage,
+    responses={401: _ERRORS[401]},
+    summary="List your simulations (dashboard)",
+)
 async def list_for_dashboard(
     user: CurrentUser, db: SessionDep, limit: Limit = 20, offset: Offset = 0
 ) -> SimulationPage:
@@ -110,7 +126,12 @@ async def list_for_dashboard(
     return await _page(db, user.id, limit, offset)
 
 
-@dashboard_router.get("/{simulation_id}", response_model=SimulationResponse, responses=_ERRORS)
+@dashboard_router.get(
+    "/{simulation_id}",
+    response_model=SimulationResponse,
+    responses=_ERRORS,
+    summary="Get a simulation (dashboard)",
+)
 async def detail_for_dashboard(
     user: CurrentUser, db: SessionDep, simulation_id: SimulationId
 ) -> Response:
