@@ -221,7 +221,8 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         max_drawdowns=max_drawdowns,
         annualized_returns=annualized_returns,
         annualized_volatilities=annualized_vols,
-        depleted=final_values <= 0.0,
+        # Only a withdrawal can empty a path (growth factors are positive).
+        depleted=(final_values <= 0.0) & (inputs.monthly_contribution < 0.0),
         sample_paths=sample_values,
         percentile_bands=percentile_rows(band_values, quantiles),
         band_paths_used=band_paths,
