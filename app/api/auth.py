@@ -37,6 +37,7 @@ def _token_response(tokens: IssuedTokens) -> TokenResponse:
 
 @router.post(
     "/register",
+    summary="Create an account",
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
     dependencies=[limit_per_client_ip("AUTH_RATE_LIMIT", "register")],
@@ -50,7 +51,13 @@ async def register(
     return UserResponse.model_validate(user)
 
 
-@router.post("/login", response_model=TokenResponse, dependencies=[_LOGIN_LIMIT], responses=_ERRORS)
+@router.post(
+    "/login",
+    summary="Log in (JSON)",
+    response_model=TokenResponse,
+    dependencies=[_LOGIN_LIMIT],
+    responses=_ERRORS,
+)
 async def login(
     body: LoginRequest, db: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> TokenResponse:
@@ -61,7 +68,13 @@ async def login(
     return _token_response(tokens)
 
 
-@router.post("/token", response_model=TokenResponse, dependencies=[_LOGIN_LIMIT], responses=_ERRORS)
+@router.post(
+    "/token",
+    summary="Log in (OAuth2 form: Swagger's Authorize)",
+    response_model=TokenResponse,
+    dependencies=[_LOGIN_LIMIT],
+    responses=_ERRORS,
+)
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
@@ -80,7 +93,11 @@ async def token(
 
 
 @router.post(
-    "/refresh", response_model=TokenResponse, dependencies=[_LOGIN_LIMIT], responses=_ERRORS
+    "/refresh",
+    summary="Rotate a refresh token",
+    response_model=TokenResponse,
+    dependencies=[_LOGIN_LIMIT],
+    responses=_ERRORS,
 )
 async def refresh(
     body: RefreshRequest, db: SessionDep, settings: SettingsDep, client: ClientDep
@@ -92,7 +109,9 @@ async def refresh(
     return _token_response(tokens)
 
 
-@router.post("/logout", response_model=LogoutResponse, responses={401: _ERRORS[401]})
+@router.post(
+    "/logout", summary="Log out", response_model=LogoutResponse, responses={401: _ERRORS[401]}
+)
 async def logout(
     authenticated: AuthenticatedDep, db: SessionDep, client: ClientDep
 ) -> LogoutResponse:
@@ -101,7 +120,9 @@ async def logout(
     return LogoutResponse()
 
 
-@router.get("/me", response_model=UserResponse, responses={401: _ERRORS[401]})
+@router.get(
+    "/me", summary="Your profile", response_model=UserResponse, responses={401: _ERRORS[401]}
+)
 async def me(user: CurrentUser) -> UserResponse:
     """The profile of the logged-in user."""
     return UserResponse.model_validate(user)
