@@ -26,6 +26,7 @@ from app.schemas.user import UserRegister
 from app.security import (
     InvalidToken,
     TokenClaims,
+    TokenType,
     decode_token,
     encode_token,
     password_hasher,
@@ -201,19 +202,23 @@ def _issue_tokens(
     )
 
 
-async def refresh_session(
-    db: AsyncSession, *, settings: Settings, refresh_token: str, client: ClientInfo
-) -> IssuedTokens:
-    """Exchange a refresh token for new tokens. A token used twice revokes its whole session."""
+def _verified_claims(settings: Settings, token: str, token_type: TokenType) -> TokenClaims:
     try:
-        claims = decode_token(
-            refresh_token,
+        return decode_token(
+            token,
             secret=settings.jwt_secret(),
-            expected_type="refresh",
+            expected_type=token_type,
             algorithm=settings.JWT_ALGORITHM,
         )
     except InvalidToken as error:
         raise NotAuthenticated(INVALID_TOKEN) from error
+
+
+async def refresh_session(
+    db: AsyncSession, *, settings: Settings, refresh_token: str, client: ClientInfo
+) -> IssuedTokens:
+    """Exchange a refresh token for new tokens. A token used twice revokes its whole session."""
+    claims = _verified_claims(settings, refresh_token, "refresh")
 
     # The row lock makes two concurrent uses of one token a reuse, not two rotations.
     stored = await db.scalar(
@@ -247,15 +252,7 @@ async def authenticate_access_token(
     db: AsyncSession, *, settings: Settings, token: str
 ) -> tuple[User, TokenClaims]:
     """The active user behind a valid, unrevoked access token."""
-    try:
-        claims = decode_token(
-            token,
-            secret=settings.jwt_secret(),
-            expected_type="access",
-            algorithm=settings.JWT_ALGORITHM,
-        )
-    except InvalidToken as error:
-        raise NotAuthenticated(INVALID_TOKEN) from error
+    claims = _verified_claims(settings, token, "access")
     user = await db.scalar(
         select(User)
         .join(AuthSession, AuthSession.user_id == User.id)
