@@ -7,7 +7,7 @@ functions below are short polynomials on plain arithmetic and bit casts, because
 log/exp/sin/cos keep LLVM from vectorizing the loops (the PyPI llvmlite has no SVML).
 
 Numba's disk cache only watches the file of the function it compiled: the kernel inlines these
-helpers, so after editing this file delete app/engine/__pycache__ (or touch kernel.py).
+helpers, so after editing this file delete app/engine/__pycache__.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ _QUARTER_TURN = math.pi * 2.0**-23  # radians per unit of the 24-bit angle offse
 
 
 @intrinsic
-def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
+def float_bits(typingctx, x):  # type: ignore[no-untyped-def]
     """Reinterpret a float64 as int64 (no conversion)."""
     if x != types.float64:
         return None
@@ -59,7 +59,7 @@ def _float_bits(typingctx, x):  # type: ignore[no-untyped-def]
 
 
 @intrinsic
-def _bits_float(typingctx, x):  # type: ignore[no-untyped-def]
+def bits_float(typingctx, x):  # type: ignore[no-untyped-def]
     """Reinterpret an int64 as float64 (no conversion)."""
     if x != types.int64:
         return None
@@ -92,9 +92,9 @@ def philox4x32_10(
 @njit(**INLINE)
 def fast_log(x: float) -> float:
     """Natural log of a positive normal float64 via exponent bits and the atanh series."""
-    bits = _float_bits(x)
+    bits = float_bits(x)
     exponent = (bits >> 52) - 1023
-    mantissa = _bits_float((bits & _MANTISSA_MASK) | _ONE_BITS)
+    mantissa = bits_float((bits & _MANTISSA_MASK) | _ONE_BITS)
     big = mantissa > _SQRT2
     mantissa = mantissa * 0.5 if big else mantissa
     exponent = exponent + 1 if big else exponent
@@ -132,7 +132,7 @@ def fast_exp(x: float) -> float:
     p = p * r + 0.5
     p = p * r + 1.0
     p = p * r + 1.0
-    return p * _bits_float((np.int64(n) + 1023) << 52)
+    return p * bits_float((np.int64(n) + 1023) << 52)
 
 
 @njit(**INLINE)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from app.engine.kernel import NEVER, percentile_rows, simulate_paths
+from app.engine.bands import percentile_rows
+from app.engine.kernel import NEVER, simulate_paths
 from app.engine.philox import seed_key
 
 REBALANCING_INTERVALS: dict[str, int] = {

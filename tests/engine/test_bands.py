@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.engine.kernel import percentile_rows
+from app.engine.bands import percentile_rows
 
 QUANTILES = np.array([0.05, 0.25, 0.5, 0.75, 0.95])
 
