@@ -7,6 +7,9 @@ python -m app migrate                                        migrations only
 import argparse
 import asyncio
 import logging
+import os
+import signal
+import sys
 
 import uvicorn
 from alembic import command
@@ -14,7 +17,7 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.database import Database
+from app.database import Database, resolve_database_url, stop_embedded_postgres
 from app.logging_config import configure_logging
 
 
@@ -24,10 +27,26 @@ def migrate() -> None:
     command.upgrade(config, "head")
 
 
-def serve(host: str, port: int, workers: int) -> None:
-    uvicorn.run(
-        "app.main:app", host=host, port=port, workers=workers, log_config=None, proxy_headers=True
-    )
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    if settings.DATABASE_URL_ASYNC is None:
+        # One embedded server, owned by this process: workers get its URL instead of each
+        # starting (and holding) it themselves.
+        os.environ["DATABASE_URL_ASYNC"] = resolve_database_url(settings)
+        get_settings.cache_clear()
+    # uvicorn re-raises SIGTERM once it has shut down; exiting through SystemExit instead lets
+    # the exit handlers run, and they stop the embedded PostgreSQL.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(
+            "app.main:app",
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=None,
+            proxy_headers=True,
+        )
+    finally:
+        stop_embedded_postgres()
 
 
 async def create_admin(settings: Settings, email: str, password: str | None) -> None:
@@ -78,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("app").info("running database migrations")
     migrate()
     if args.command in (None, "serve"):
-        serve(args.host, args.port, args.workers)
+        serve(settings, args.host, args.port, args.workers)
     elif args.command == "create-admin":
         asyncio.run(create_admin(settings, args.email, args.password))
 

@@ -5,7 +5,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pydantic_core
 from fastapi import Depends, Request
@@ -19,10 +19,13 @@ from sqlalchemy.ext.asyncio import (
 
 from app.config import Settings, to_asyncpg_url
 
+if TYPE_CHECKING:
+    import pgserver
+
 logger = logging.getLogger(__name__)
 
 # pgserver stops the embedded server when the last process holding a handle exits.
-_embedded_servers: dict[Path, object] = {}
+_embedded_servers: dict[Path, "pgserver.PostgresServer"] = {}
 
 
 def start_embedded_postgres(data_dir: Path) -> str:
@@ -40,6 +43,17 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return to_asyncpg_url(_embedded_servers[data_dir].get_uri())
 
 
+def stop_embedded_postgres() -> None:
+    """Release this process's hold on the embedded servers; each stops once no process holds it.
+
+    pgserver does this at exit too, but uvicorn ends its processes by re-raising SIGTERM, which
+    skips exit handlers: the lifespan and `python -m app` call this on their way out.
+    """
+    for server in _embedded_servers.values():
+        server.cleanup()
+    _embedded_servers.clear()
+
+
 def resolve_database_url(settings: Settings) -> str:
     """The asyncpg URL to use: the configured one, or the embedded server's."""
     if settings.DATABASE_URL_ASYNC:
@@ -54,7 +68,10 @@ def _json_text(value: object) -> str:
 class Database:
     """One async engine and its session factory, owned by the app's lifespan."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 5) -> None:
+    def __init__(
+        self, url: str, *, pool_size: int = 5, max_overflow: int = 5, embedded: bool = False
+    ) -> None:
+        self.embedded = embedded
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -71,6 +88,7 @@ class Database:
             resolve_database_url(settings),
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
+            embedded=settings.DATABASE_URL_ASYNC is None,
         )
 
     async def is_reachable(self, timeout_seconds: float = 2.0) -> bool:
@@ -85,6 +103,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.embedded:
+            await asyncio.to_thread(stop_embedded_postgres)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
