@@ -3,19 +3,38 @@
 The web service calls the engine from several threads at once, so Numba must use a thread-safe
 threading layer (OpenMP or TBB, never the default-fallback workqueue); it is chosen here, before
 anything is compiled, unless NUMBA_THREADING_LAYER says otherwise.
+
+Numba's disk cache only notices edits to the file that defines a compiled function, while the
+kernels inline helpers from other files of this package: the cache lives in a folder named after
+a hash of all the engine's sources, so any edit here compiles afresh instead of loading stale code.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+from pathlib import Path
 
 import numba
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "threadsafe"
 
-from app.engine.metrics import compute_metrics
-from app.engine.simulate import (
+
+def _cache_dir() -> str:
+    package = Path(__file__).parent
+    digest = hashlib.sha256()
+    for source in sorted(package.glob("*.py")):
+        digest.update(source.read_bytes())
+    base = os.environ.get("NUMBA_CACHE_DIR") or package / "__pycache__"
+    return str(Path(base) / f"engine-{digest.hexdigest()[:16]}")
+
+
+numba.config.CACHE_DIR = _cache_dir()
+
+# Imported only now: the kernels read the cache folder when they are decorated.
+from app.engine.metrics import compute_metrics  # noqa: E402
+from app.engine.simulate import (  # noqa: E402
     REBALANCING_INTERVALS,
     InvalidCorrelationError,
     SimulationInputs,
