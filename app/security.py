@@ -29,8 +29,8 @@ class PasswordHasher:
 
     def verify(self, password: str, password_hash: str) -> tuple[bool, str | None]:
         """(matches, new hash when the stored one used other rounds and should be replaced)."""
-        if len(password.encode()) > BCRYPT_MAX_BYTES:
-            return False, None  # no stored password is that long; bcrypt would refuse it
+        if len(password.encode()) > BCRYPT_MAX_BYTES or "\x00" in password:
+            return False, None  # no stored password is like that; bcrypt would refuse it
         return self._context.verify_and_update(password, password_hash)
 
     @cached_property

@@ -12,7 +12,7 @@ from app.api.deps import (
 )
 from app.database import SessionDep
 from app.schemas.auth import LoginRequest, LogoutResponse, RefreshRequest, TokenResponse
-from app.schemas.user import UserRegister, UserResponse
+from app.schemas.user import UserRegister, UserResponse, normalize_email
 from app.services import auth
 from app.services.auth import IssuedTokens
 
@@ -85,7 +85,7 @@ async def token(
     tokens = await auth.login(
         db,
         settings=settings,
-        email=form.username.strip().lower(),
+        email=normalize_email(form.username),
         password=form.password,
         client=client,
     )

@@ -17,7 +17,7 @@ from app.middleware.usage_log import API_KEY_IDENTITY
 from app.models import ApiKey, User
 from app.security import TokenClaims
 from app.services import api_keys, auth
-from app.services.errors import Forbidden, InvalidInput, NotAuthenticated
+from app.services.errors import Forbidden, InvalidField, NotAuthenticated
 from app.services.rate_limit import RateLimiter
 
 bearer_token = OAuth2PasswordBearer(
@@ -112,18 +112,30 @@ async def get_current_api_key(
 CurrentApiKey = Annotated[ApiKey, Depends(get_current_api_key)]
 
 
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _window_bound(moment: datetime | None, name: str) -> datetime | None:
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if not _EARLIEST <= moment < _LATEST:
+        raise InvalidField(("query", name), f"{name} must be between 1970 and 9000")
+    return moment
+
+
 async def usage_window(
     since: Annotated[
-        datetime | None, Query(description="Start (inclusive); default 30 days ago")
+        datetime | None, Query(description="From (inclusive); default: until - 30 days")
     ] = None,
-    until: Annotated[datetime | None, Query(description="End (exclusive); default now")] = None,
+    until: Annotated[datetime | None, Query(description="To (exclusive); default: now")] = None,
 ) -> tuple[datetime, datetime]:
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=30)
-    if since.tzinfo is None or until.tzinfo is None:
-        raise InvalidInput("since and until need a time zone, e.g. 2026-01-01T00:00:00Z")
+    """A time window from query parameters; times without a zone are UTC."""
+    until = _window_bound(until, "until") or datetime.now(UTC)
+    since = _window_bound(since, "since") or max(_EARLIEST, until - timedelta(days=30))
     if since >= until:
-        raise InvalidInput("since must be earlier than until")
+        raise InvalidField(("query", "since"), "since must be earlier than until")
     return since, until
 
 

@@ -2,9 +2,10 @@
 
 import math
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from app.services import errors
 
@@ -21,6 +22,9 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
 
 # Validation errors echo the offending input; never for these fields.
 _SECRET_FIELDS = {"password", "refresh_token", "access_token", "token", "key", "api_key"}
+_ECHO_LIMIT = 200  # characters of an offending string value echoed back
+# What FastAPI answers (400) when a body cannot be decoded at all, e.g. JSON nested too deep.
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 def _status_for(error: errors.DomainError) -> int:
@@ -37,26 +41,47 @@ def domain_error_response(error: errors.DomainError) -> JSONResponse:
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_seconds)))
     if code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse({"detail": error.message}, status_code=code, headers=headers)
+    detail: object = error.message
+    if isinstance(error, errors.InvalidField):
+        detail = [{"type": "value_error", "loc": list(error.loc), "msg": error.message}]
+    return JSONResponse({"detail": detail}, status_code=code, headers=headers)
 
 
-def _json_safe(value: object) -> object:
-    """JSON has no NaN or infinity (echoed back as the client spelled them), nor exceptions."""
-    if isinstance(value, BaseException):
-        return str(value)
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value).replace("inf", "Infinity").replace("nan", "NaN")
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
+def _text(value: str | bytes) -> str:
+    """A string any JSON encoder accepts: bytes decoded, lone surrogates replaced, bounded."""
+    if isinstance(value, bytes):
+        value = value[: _ECHO_LIMIT * 4].decode("utf-8", errors="replace")
+    return value.encode("utf-8", errors="replace").decode("utf-8")[:_ECHO_LIMIT]
+
+
+def _scalar(value: object) -> object:
+    """A JSON scalar for one value of a validation error; containers are not echoed."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        # JSON has no NaN or infinity: echo them back as the client spelled them.
+        if math.isnan(value):
+            return "NaN"
+        return value if math.isfinite(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, str | bytes):
+        return _text(value)
+    return None if isinstance(value, dict | list | tuple) else _text(str(value))
 
 
 def _client_error(error: dict) -> dict:
-    if _SECRET_FIELDS.intersection(str(part) for part in error.get("loc", ())):
-        error = {key: value for key, value in error.items() if key != "input"}
-    return _json_safe(error)
+    loc = [part if isinstance(part, int) else _text(str(part)) for part in error.get("loc", ())]
+    rendered: dict[str, object] = {
+        "type": error.get("type", "value_error"),
+        "loc": loc,
+        "msg": _text(str(error.get("msg", ""))),
+    }
+    if "input" in error and not _SECRET_FIELDS.intersection(map(str, loc)):
+        echoed = _scalar(error["input"])
+        if echoed is not None or error["input"] is None:
+            rendered["input"] = echoed
+    if isinstance(error.get("ctx"), dict):
+        rendered["ctx"] = {_text(str(k)): _scalar(v) for k, v in error["ctx"].items()}
+    return rendered
 
 
 async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
@@ -72,6 +97,17 @@ async def _validation_error_handler(_: Request, error: Exception) -> JSONRespons
     )
 
 
+async def _http_error_handler(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    if error.status_code == status.HTTP_400_BAD_REQUEST and error.detail == _UNPARSABLE_BODY:
+        unparsable = {"type": "json_invalid", "loc": ["body"], "msg": "The body is not valid JSON"}
+        return JSONResponse(
+            {"detail": [unparsable]}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+    return await http_exception_handler(request, error)
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
+    app.add_exception_handler(HTTPException, _http_error_handler)

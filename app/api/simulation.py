@@ -13,7 +13,7 @@ from app.services.monte_carlo import SimulationSlots
 router = APIRouter(prefix="/api/v1", tags=["simulation"])
 dashboard_router = APIRouter(prefix="/simulations", tags=["simulation"])
 
-SimulationId = Annotated[str, Path(max_length=32, examples=["sim_a3b4c5d6e7f8"])]
+SimulationId = Annotated[str, Path(pattern=r"^sim_[0-9a-f]{12}$", examples=["sim_a3b4c5d6e7f8"])]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 _ERRORS = {

@@ -3,8 +3,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.schemas.text import NoNul
+
 KeyStatus = Literal["active", "revoked", "expired"]
-KeyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+KeyName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+]
 
 
 class ApiKeyCreate(BaseModel):

@@ -1,7 +1,8 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.schemas.text import NoNul
 from app.schemas.user import NormalizedEmail
 
 
@@ -14,7 +15,7 @@ class LoginRequest(BaseModel):
     )
 
     email: NormalizedEmail
-    password: str = Field(min_length=1, max_length=1024)
+    password: Annotated[str, Field(min_length=1, max_length=1024), NoNul]
 
 
 class RefreshRequest(BaseModel):

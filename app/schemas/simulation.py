@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app.engine import InvalidCorrelationError
 from app.engine.simulate import correlation_factor
+from app.schemas.text import NoNul
 
 AssetClass = Literal["equity", "bonds", "cash", "real_estate", "commodities", "crypto"]
 Rebalancing = Literal["monthly", "quarterly", "annually", "none"]
@@ -22,7 +23,9 @@ MAX_SEED = 2**63 - 1
 
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
-Ticker = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Ticker = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul
+]
 MAX_MONEY = 1e12
 
 

@@ -4,15 +4,18 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
+from app.schemas.text import NoNul
 from app.security import BCRYPT_MAX_BYTES
 
 
-def _normalize_email(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
+def normalize_email(value: str) -> str:
+    """Trimmed and lower-cased: one account per address, whatever its letter case."""
+    return value.strip().lower()
 
 
-# Trimmed and lower-cased before validation: one account per address, whatever its letter case.
-NormalizedEmail = Annotated[EmailStr, BeforeValidator(_normalize_email)]
+NormalizedEmail = Annotated[
+    EmailStr, BeforeValidator(lambda v: normalize_email(v) if isinstance(v, str) else v)
+]
 
 PASSWORD_RULES = (
     (lambda p: len(p) >= 8, "be at least 8 characters long"),
@@ -20,6 +23,7 @@ PASSWORD_RULES = (
     (lambda p: any(c.islower() for c in p), "contain a lower-case letter"),
     (lambda p: any(c.isdigit() for c in p), "contain a digit"),
     (lambda p: len(p.encode()) <= BCRYPT_MAX_BYTES, "be at most 72 bytes in UTF-8"),
+    (lambda p: "\x00" not in p, "not contain NUL characters"),
 )
 
 
@@ -52,8 +56,8 @@ class UserRegister(BaseModel):
 
     email: NormalizedEmail
     password: NewPassword
-    full_name: str | None = Field(None, max_length=200)
-    company: str | None = Field(None, max_length=200)
+    full_name: Annotated[str, Field(max_length=200), NoNul] | None = None
+    company: Annotated[str, Field(max_length=200), NoNul] | None = None
 
 
 class AdminAccount(BaseModel):

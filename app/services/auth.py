@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import anyio
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -101,7 +101,8 @@ async def login(
 ) -> IssuedTokens:
     """Check the password (locked accounts refused first) and open a session."""
     hasher = password_hasher(settings.BCRYPT_ROUNDS)
-    user = await db.scalar(select(User).where(User.email == email))
+    # A NUL cannot be in any account's address, and PostgreSQL text refuses it.
+    user = None if "\x00" in email else await db.scalar(select(User).where(User.email == email))
     if user is None:
         await run_hashing(hasher.verify_dummy, password)
         log_security_event("login_failed", client)
@@ -120,10 +121,25 @@ async def login(
         log_security_event("login_refused_disabled", client, user.id)
         raise NotAuthenticated(INVALID_LOGIN)
 
+    # Reset the failure count only if no concurrent failure locked the account meanwhile.
+    # Login bookkeeping is not a profile change: updated_at keeps its value.
+    changes = {"failed_login_count": 0, "locked_until": None, "updated_at": User.updated_at}
     if upgraded_hash is not None:
-        user.password_hash = upgraded_hash
-    user.failed_login_count = 0
-    user.locked_until = None
+        changes["password_hash"] = upgraded_hash
+    unlocked = await db.scalar(
+        update(User)
+        .where(
+            User.id == user.id, or_(User.locked_until.is_(None), User.locked_until <= func.now())
+        )
+        .values(**changes)
+        .returning(User.id)
+    )
+    if unlocked is None:
+        user_id = user.id  # read before the rollback expires the instance
+        await db.rollback()
+        locked_until = await db.scalar(select(User.locked_until).where(User.id == user_id))
+        log_security_event("login_refused_locked", client, user_id)
+        raise _locked(locked_until - datetime.now(UTC))
     session = AuthSession(id=uuid.uuid4(), user_id=user.id)
     db.add(session)
     tokens = _issue_tokens(db, settings=settings, user_id=user.id, session_id=session.id)
@@ -142,17 +158,27 @@ def _locked(remaining: timedelta) -> Locked:
 async def _count_failed_login(
     db: AsyncSession, *, settings: Settings, user_id: int, client: ClientInfo
 ) -> None:
-    """One more failure, counted atomically; the one that reaches the threshold locks."""
+    """One more failure, counted atomically; the one that reaches the threshold locks.
+
+    Failures that end while the account is already locked neither count nor extend the lock.
+    """
+    still_locked = User.locked_until > func.now()
     reaches_threshold = User.failed_login_count + 1 >= settings.LOCKOUT_THRESHOLD
     locked_until = await db.scalar(
         update(User)
         .where(User.id == user_id)
         .values(
-            failed_login_count=case((reaches_threshold, 0), else_=User.failed_login_count + 1),
+            failed_login_count=case(
+                (still_locked, User.failed_login_count),
+                (reaches_threshold, 0),
+                else_=User.failed_login_count + 1,
+            ),
             locked_until=case(
+                (still_locked, User.locked_until),
                 (reaches_threshold, func.now() + timedelta(minutes=settings.LOCKOUT_MINUTES)),
                 else_=User.locked_until,
             ),
+            updated_at=User.updated_at,
         )
         .returning(User.locked_until)
     )

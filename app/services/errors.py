@@ -5,7 +5,7 @@ Messages are written for the caller: they are returned as the response's `detail
 
 
 class DomainError(Exception):
-    def __init__(self, message: str, *, retry_after_seconds: int | None = None) -> None:
+    def __init__(self, message: str, *, retry_after_seconds: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after_seconds = retry_after_seconds
@@ -13,6 +13,14 @@ class DomainError(Exception):
 
 class InvalidInput(DomainError):
     """The request is well-formed but its values cannot be used (e.g. a correlation matrix)."""
+
+
+class InvalidField(InvalidInput):
+    """One field of the request breaks a rule that depends on the service's settings."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 class NotAuthenticated(DomainError):

@@ -361,13 +361,17 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
     await _assert_rejected(client, tokens["access_token"])
 
 
-async def test_concurrent_use_of_one_refresh_token_rotates_it_at_most_once(
+async def test_concurrent_uses_of_one_refresh_token_are_a_reuse(
     client: httpx.AsyncClient,
 ) -> None:
+    """Strict rotation: the row lock lets one use rotate; the others are reuses, so the session
+    ends, the winner's new tokens included (two tabs refreshing at once must log in again)."""
     _, tokens = await signed_up(client)
     responses = await asyncio.gather(*[_refresh(client, tokens["refresh_token"]) for _ in range(4)])
-    assert sum(response.status_code == 200 for response in responses) <= 1
-    assert all(response.status_code in (200, 401) for response in responses)
+    assert sorted(response.status_code for response in responses) == [200, 401, 401, 401]
+    winner = next(r for r in responses if r.status_code == 200).json()
+    await _assert_rejected(client, winner["access_token"])
+    assert (await _refresh(client, winner["refresh_token"])).status_code == 401
 
 
 async def test_refresh_tokens_are_stored_only_as_hashes(
@@ -453,6 +457,20 @@ async def test_concurrent_failures_are_all_counted(
     assert locked.status_code == 423
 
 
+async def test_the_right_password_behind_a_burst_of_failures_is_locked_out(
+    client_factory: ClientFactory, db: AsyncSession
+) -> None:
+    client = await client_factory(BCRYPT_ROUNDS=8)
+    user = await register(client)
+    burst = [_fail_login(client, user["email"]) for _ in range(19)]
+    burst.append(client.post("/auth/login", json={"email": user["email"], "password": PASSWORD}))
+    responses = await asyncio.gather(*burst)
+    assert responses[-1].status_code == 423
+    assert sorted(r.status_code for r in responses[:-1]) == [401] * 4 + [423] * 15
+    updated = await db.scalar(select(User.updated_at).where(User.id == user["id"]))
+    assert updated.isoformat().replace("+00:00", "Z") == user["updated_at"]
+
+
 async def test_lockout_holds_across_workers(client_factory: ClientFactory) -> None:
     worker_a = await client_factory()
     worker_b = await client_factory()
@@ -528,6 +546,11 @@ async def test_security_events_are_logged_without_secrets(
     await _refresh(client, tokens["refresh_token"])
     await client.post("/auth/logout", headers=bearer(tokens["access_token"]))
 
+    second = await login(client, user["email"])
+    await client.post("/auth/logout", headers=bearer(second["access_token"]))
+    for _ in range(5):
+        await _fail_login(client, user["email"])
+
     events = [r for r in caplog.records if r.name == "app.security"]
     assert {r.event for r in events} >= {
         "user_registered",
@@ -535,6 +558,8 @@ async def test_security_events_are_logged_without_secrets(
         "login_failed",
         "token_refreshed",
         "refresh_token_reused",
+        "logout",
+        "account_locked",
     }
     assert all(r.ip == "127.0.0.1" for r in events)
     assert all(r.user_id == user["id"] for r in events)
