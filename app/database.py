@@ -77,6 +77,8 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
+            # Statement parameters (hashes, emails) must never reach the error log.
+            hide_parameters=True,
             # Simulations store thousands of floats as JSONB: Rust serialization, not json.dumps.
             json_serializer=_json_text,
         )

@@ -39,6 +39,23 @@ def test_development_logs_are_readable_lines() -> None:
     assert "status=200" in line and "request_id=req-123" in line
 
 
+def test_readable_lines_cannot_be_forged_through_a_path() -> None:
+    configure_logging(json_lines=False)
+    record = logging.getLogger("app.access").makeRecord(
+        "app.access",
+        logging.INFO,
+        __file__,
+        1,
+        "GET %s 404",
+        ("/x\n2026 INFO forged",),
+        None,
+        extra={"path": "/x\n2026 INFO forged"},
+    )
+    line = ReadableFormatter().format(record)
+    assert "\n" not in line
+    assert "/x\\x0a2026 INFO forged" in line
+
+
 def test_configure_logging_replaces_only_its_own_handler() -> None:
     root = logging.getLogger()
     foreign = logging.StreamHandler(io.StringIO())

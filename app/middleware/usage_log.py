@@ -12,9 +12,11 @@ from datetime import UTC, datetime
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.services.usage import ApiCall, CallLogWriter, presented_key_hash
+from app.security import sha256_hex
+from app.services.usage import ApiCall, CallLogWriter
 
 API_KEY_IDENTITY = "api_key_identity"  # request.state key: (api_key_id, user_id)
+UNMATCHED_ENDPOINT = "(no such endpoint)"
 
 
 class ApiUsageMiddleware:
@@ -49,13 +51,15 @@ class ApiUsageMiddleware:
             writer: CallLogWriter = scope["app"].state.call_log_writer
             writer.record(
                 ApiCall(
-                    endpoint=(route.path if route is not None else scope["path"])[:255],
-                    method=scope["method"],
+                    # The route's template groups calls; unknown paths are one bucket, so
+                    # arbitrary paths neither pollute the analytics nor reach the database.
+                    endpoint=route.path if route is not None else UNMATCHED_ENDPOINT,
+                    method=scope["method"][:10],
                     status_code=status_code,
                     execution_time_ms=round((time.perf_counter() - started) * 1000, 3),
                     created_at=datetime.now(UTC),
                     api_key_id=identity[0] if identity else None,
                     user_id=identity[1] if identity else None,
-                    presented_key_hash=None if identity else presented_key_hash(presented),
+                    presented_key_hash=None if identity else sha256_hex(presented),
                 )
             )

@@ -6,11 +6,10 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, and_, case, cast, func, insert, select
+from sqlalchemy import Integer, and_, case, cast, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import ApiCallLog, ApiKey, User
-from app.security import sha256_hex
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +32,14 @@ class ApiCall:
 class CallLogWriter:
     """Collects API calls and writes them in batches, so responses never wait for the insert.
 
+    While the database is unreachable the rows wait (up to MAX_PENDING) and are retried with a
+    growing pause; a row the database refuses is dropped alone, never with its batch.
     `flush()` writes everything collected so far; `close()` (at shutdown) writes the rest.
     """
+
+    MAX_PENDING = 100_000
+    QUIET_SECONDS = 0.05  # let a burst accumulate into one insert
+    MAX_RETRY_SECONDS = 5.0
 
     def __init__(
         self, sessionmaker: async_sessionmaker[AsyncSession], *, batch_size: int = 500
@@ -44,41 +49,71 @@ class CallLogWriter:
         self._pending: list[ApiCall] = []
         self._arrived = asyncio.Event()
         self._write_lock = asyncio.Lock()
+        self._pause = self.QUIET_SECONDS
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="call-log-writer")
 
+    @property
+    def pending(self) -> int:
+        """Calls recorded and not yet written."""
+        return len(self._pending)
+
     def record(self, call: ApiCall) -> None:
+        if len(self._pending) >= self.MAX_PENDING:
+            logger.error("API call log backlog full: dropped the oldest row")
+            del self._pending[0]
         self._pending.append(call)
         self._arrived.set()
 
     async def _run(self) -> None:
         while True:
             await self._arrived.wait()
-            await asyncio.sleep(0.05)  # let a burst accumulate into one insert
+            await asyncio.sleep(self._pause)
             await self.flush()
 
     async def flush(self) -> None:
+        """Write what is pending; stop early (rows kept) if the database cannot be reached."""
         async with self._write_lock:
             self._arrived.clear()
             while self._pending:
                 batch = self._pending[: self._batch_size]
                 del self._pending[: self._batch_size]
-                await self._write(batch)
+                unwritten = await self._write(batch)
+                if unwritten:
+                    self._pending[:0] = unwritten
+                    self._pause = min(self._pause * 2, self.MAX_RETRY_SECONDS)
+                    self._arrived.set()
+                    return
+            self._pause = self.QUIET_SECONDS
 
-    async def _write(self, batch: list[ApiCall]) -> None:
-        for attempt in range(3):
-            try:
-                async with self._sessionmaker() as db, db.begin():
-                    rows = await _resolve_keys(db, batch)
-                    if rows:
-                        await db.execute(insert(ApiCallLog), rows)
-                return
-            except Exception:
-                logger.warning("writing %d API call logs failed", len(batch), exc_info=True)
-                await asyncio.sleep(0.2 * (attempt + 1))
-        logger.error("dropped %d API call logs after 3 attempts", len(batch))
+    async def _write(self, batch: list[ApiCall]) -> list[ApiCall]:
+        """Insert what the database accepts; return the calls to retry when it is unreachable."""
+        try:
+            async with self._sessionmaker() as db, db.begin():
+                rows = await _resolve_keys(db, batch)
+                if rows:
+                    await db.execute(insert(ApiCallLog), rows)
+            return []
+        except Exception:
+            if not await self._database_answers():
+                logger.warning("database unreachable: %d API call logs kept", len(batch))
+                return batch
+            if len(batch) == 1:
+                logger.exception("the database refused an API call log; dropped: %s", batch[0])
+                return []
+        middle = len(batch) // 2  # the database answers, so a row is bad: find it by halves
+        unwritten = await self._write(batch[:middle])
+        return unwritten + batch[middle:] if unwritten else await self._write(batch[middle:])
+
+    async def _database_answers(self) -> bool:
+        try:
+            async with self._sessionmaker() as db:
+                await db.execute(select(literal(1)))
+        except Exception:
+            return False
+        return True
 
     async def close(self) -> None:
         if self._task is not None:
@@ -87,6 +122,10 @@ class CallLogWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.flush()
+        if self._pending:
+            logger.error(
+                "shutdown with the database unreachable: %d API call logs lost", len(self._pending)
+            )
 
 
 async def _resolve_keys(db: AsyncSession, batch: list[ApiCall]) -> list[dict]:
@@ -117,10 +156,6 @@ async def _resolve_keys(db: AsyncSession, batch: list[ApiCall]) -> list[dict]:
         call_fields.pop("presented_key_hash")
         rows.append(call_fields)
     return rows
-
-
-def presented_key_hash(presented: str) -> str:
-    return sha256_hex(presented)
 
 
 async def usage_report(

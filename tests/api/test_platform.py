@@ -169,3 +169,8 @@ async def test_openapi_has_title_version_and_tag_descriptions(client: httpx.Asyn
     assert schema["info"]["title"] == "Monte Carlo Simulation"
     assert schema["info"]["version"] == "1.0.0"
     assert all(tag.get("description") for tag in schema["tags"])
+
+
+async def test_sql_parameters_never_reach_error_logs(client) -> None:
+    # A failing statement's text is logged; its parameters (emails, hashes) must not be.
+    assert client.app.state.database.engine.sync_engine.hide_parameters

@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from app.config import get_settings
 from app.main import create_app
 from app.services.auth import make_admin
-from app.services.usage import ApiCall
+from app.services.usage import ApiCall, CallLogWriter
 from tests.api.test_api_keys import keys_of_new_user
 from tests.conftest import AppClient, ClientFactory
 from tests.factories import bearer, signed_up
@@ -40,7 +40,11 @@ async def test_every_call_with_a_valid_key_is_logged_exactly_once(
         assert (await client.get("/api/v1/api-key", headers=headers)).status_code == 200
         expected.append(("/api/v1/api-key", "GET", 200))
     not_found = await client.get("/api/v1/no-such-endpoint", headers=headers)
-    expected.append(("/api/v1/no-such-endpoint", "GET", not_found.status_code))
+    expected.append(("(no such endpoint)", "GET", not_found.status_code))
+    odd_path = await client.get("/api/v1/%00", headers=headers)
+    expected.append(("(no such endpoint)", "GET", odd_path.status_code))
+    long_method = await client.request("UNSUBSCRIBE", "/api/v1/api-key", headers=headers)
+    expected.append(("/api/v1/api-key", "UNSUBSCRIB", long_method.status_code))
     wrong_method = await client.delete("/api/v1/api-key", headers=headers)
     expected.append(("/api/v1/api-key", "DELETE", wrong_method.status_code))
     for _ in range(3):  # the 4th and 5th use the limit up, then 429
@@ -60,6 +64,59 @@ async def test_every_call_with_a_valid_key_is_logged_exactly_once(
         (keys[0]["user_id"], key_id)
     }
     assert all(ms >= 0 for *_, ms in rows)
+
+
+async def test_a_row_the_database_refuses_does_not_take_its_batch_down(
+    client: AppClient, db: AsyncSession
+) -> None:
+    _, keys = await keys_of_new_user(client, 1)
+    writer = client.app.state.call_log_writer
+    now = datetime.now(UTC)
+    for number in range(9):
+        endpoint = "/bad\x00endpoint" if number == 4 else f"/api/v1/call-{number}"
+        writer.record(
+            ApiCall(
+                endpoint=endpoint,
+                method="GET",
+                status_code=200,
+                execution_time_ms=1.0,
+                created_at=now,
+                api_key_id=keys[0]["id"],
+                user_id=keys[0]["user_id"],
+            )
+        )
+    await writer.flush()
+    endpoints = [row[2] for row in await logged_calls(db)]
+    assert sorted(endpoints) == [f"/api/v1/call-{n}" for n in range(9) if n != 4]
+    assert writer.pending == 0
+
+
+async def test_rows_wait_while_the_database_is_unreachable(
+    client: AppClient, db: AsyncSession
+) -> None:
+    _, keys = await keys_of_new_user(client, 1)
+    unreachable = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/x")
+    writer = CallLogWriter(async_sessionmaker(unreachable))
+    call = ApiCall(
+        endpoint="/api/v1/simulate",
+        method="POST",
+        status_code=200,
+        execution_time_ms=1.0,
+        created_at=datetime.now(UTC),
+        api_key_id=keys[0]["id"],
+        user_id=keys[0]["user_id"],
+    )
+    for _ in range(3):
+        writer.record(call)
+    await writer.flush()
+    assert writer.pending == 3
+    assert await logged_calls(db) == []
+    await unreachable.dispose()
+
+    writer._sessionmaker = client.app.state.database.sessionmaker  # the database is back
+    await writer.flush()
+    assert writer.pending == 0
+    assert len(await logged_calls(db)) == 3
 
 
 async def test_concurrent_calls_are_all_logged(client: AppClient, db: AsyncSession) -> None:
