@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     MAX_REQUEST_BYTES: int = Field(1_048_576, ge=1024, description="Larger bodies get 413.")
 
     MAX_SIMULATIONS: int = Field(1_000_000, ge=1, description="Upper bound of num_simulations.")
+    MAX_SIMULATION_STEPS: int = Field(
+        2_000_000_000,
+        ge=1,
+        description="Upper bound of num_simulations x 12 x years x assets (about 4 s on 2 cores).",
+    )
     SIMULATION_MAX_CONCURRENCY: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=1,

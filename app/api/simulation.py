@@ -2,7 +2,6 @@ from typing import Annotated
 
 import pydantic_core
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.exceptions import RequestValidationError
 
 from app.api.deps import CurrentApiKey, CurrentUser, SettingsDep
 from app.database import SessionDep
@@ -56,21 +55,14 @@ async def simulate(
     Same `seed` and inputs give the same numbers, bit for bit; without a seed one is drawn and
     returned in `inputs.parameters.seed`.
     """
-    if body.parameters.num_simulations > settings.MAX_SIMULATIONS:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "less_than_equal",
-                    "loc": ("body", "parameters", "num_simulations"),
-                    "msg": f"Input should be less than or equal to {settings.MAX_SIMULATIONS}",
-                    "input": body.parameters.num_simulations,
-                    "ctx": {"le": settings.MAX_SIMULATIONS},
-                }
-            ]
-        )
     return _json(
         await monte_carlo.simulate_and_save(
-            db, slots=slots, request=body, user_id=key.user_id, api_key_id=key.id
+            db,
+            settings=settings,
+            slots=slots,
+            request=body,
+            user_id=key.user_id,
+            api_key_id=key.id,
         )
     )
 

@@ -18,8 +18,8 @@ AssetClass = Literal["equity", "bonds", "cash", "real_estate", "commodities", "c
 Rebalancing = Literal["monthly", "quarterly", "annually", "none"]
 DataSource = Literal["assumptions", "bloomberg"]
 WEIGHT_SUM_TOLERANCE = 1e-6
-SYMMETRY_TOLERANCE = 1e-8
 MAX_SEED = 2**63 - 1
+MAX_SAMPLE_VALUES = 250_000  # sample_paths x (months + 1): bounds the response and the saved row
 
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
@@ -68,13 +68,8 @@ class PortfolioInput(BaseModel):
 def _check_correlation(rows: list[list[float]], size: int) -> None:
     if len(rows) != size or any(len(row) != size for row in rows):
         raise ValueError(f"correlation must be a {size} x {size} matrix (one row per asset)")
-    matrix = np.array(rows, dtype=float)
-    if not np.allclose(matrix, matrix.T, atol=SYMMETRY_TOLERANCE, rtol=0):
-        raise ValueError("correlation must be symmetric")
-    if not np.allclose(np.diag(matrix), 1.0, atol=SYMMETRY_TOLERANCE, rtol=0):
-        raise ValueError("correlation must have 1 on its diagonal")
     try:
-        correlation_factor(matrix)
+        correlation_factor(np.array(rows, dtype=float))  # the engine's own rules, one place
     except InvalidCorrelationError as error:
         raise ValueError(str(error)) from None
 
@@ -90,8 +85,10 @@ class SimulationParameters(BaseModel):
         description="Added at the start of each month; negative = a withdrawal.",
     )
     time_horizon_years: int = Field(ge=1, le=100)
-    num_simulations: int = Field(
-        10_000, ge=1, description="Paths to simulate; at most MAX_SIMULATIONS (1,000,000)."
+    num_simulations: int | None = Field(
+        None,
+        ge=1,
+        description="Paths to simulate; default 10,000; at most MAX_SIMULATIONS (1,000,000).",
     )
     seed: int | None = Field(
         None, ge=0, le=MAX_SEED, description="Same seed and inputs give the same numbers."
@@ -103,6 +100,16 @@ class SimulationParameters(BaseModel):
     )
     sample_paths: int = Field(100, ge=0, le=1000, description="Whole paths returned for charts.")
     data_source: DataSource = "assumptions"
+
+    @model_validator(mode="after")
+    def _bound_sample_paths(self) -> "SimulationParameters":
+        values = self.sample_paths * (12 * self.time_horizon_years + 1)
+        if values > MAX_SAMPLE_VALUES:
+            raise ValueError(
+                f"sample_paths x (12 x time_horizon_years + 1) must be at most "
+                f"{MAX_SAMPLE_VALUES:,} values (here {values:,}): lower sample_paths"
+            )
+        return self
 
 
 class SimulationRequest(BaseModel):

@@ -14,10 +14,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.engine import SimulationInputs, SimulationOutput, compute_metrics, run_simulation
 from app.models import Simulation
 from app.schemas.simulation import SimulationRequest
-from app.services.errors import InvalidInput, NotFound, Unavailable
+from app.services.errors import InvalidField, InvalidInput, NotFound, Unavailable
 from app.services.market_data import MarketInputs, resolve_market_inputs
 
 T = TypeVar("T")
@@ -50,7 +51,6 @@ class SimulationSlots:
 
     def __init__(self, capacity: int, max_wait_seconds: float) -> None:
         self._semaphore = asyncio.Semaphore(capacity)
-        self._threads = anyio.CapacityLimiter(capacity)
         self.max_wait_seconds = max_wait_seconds
 
     async def run(self, function: Callable[..., T], *args: object) -> T:
@@ -65,7 +65,7 @@ class SimulationSlots:
         else:
             await self._semaphore.acquire()
         try:
-            return await anyio.to_thread.run_sync(function, *args, limiter=self._threads)
+            return await anyio.to_thread.run_sync(function, *args)
         finally:
             self._semaphore.release()
 
@@ -103,6 +103,7 @@ def _applied_inputs(
     request: SimulationRequest, market: MarketInputs, output: SimulationOutput
 ) -> dict:
     parameters = request.parameters.model_dump()
+    parameters["num_simulations"] = int(output.final_values.shape[0])
     parameters["seed"] = output.seed
     parameters["sample_paths"] = int(output.sample_paths.shape[0])
     assets = [
@@ -127,15 +128,38 @@ async def _resolve_market(request: SimulationRequest) -> MarketInputs:
     return resolve_market_inputs(portfolio.assets, portfolio.correlation, source)
 
 
+DEFAULT_SIMULATIONS = 10_000
+
+
+def applied_num_simulations(request: SimulationRequest, settings: Settings) -> int:
+    """The paths to simulate, within what this service allows one request to ask for."""
+    parameters = request.parameters
+    paths = parameters.num_simulations or min(DEFAULT_SIMULATIONS, settings.MAX_SIMULATIONS)
+    field = ("body", "parameters", "num_simulations")
+    if paths > settings.MAX_SIMULATIONS:
+        raise InvalidField(field, f"num_simulations must be at most {settings.MAX_SIMULATIONS:,}")
+    steps = paths * 12 * parameters.time_horizon_years * len(request.portfolio.assets)
+    if steps > settings.MAX_SIMULATION_STEPS:
+        raise InvalidField(
+            field,
+            f"num_simulations x 12 x time_horizon_years x assets must be at most "
+            f"{settings.MAX_SIMULATION_STEPS:,} (here {steps:,}): simulate fewer paths, years "
+            "or assets",
+        )
+    return paths
+
+
 async def simulate_and_save(
     db: AsyncSession,
     *,
+    settings: Settings,
     slots: SimulationSlots,
     request: SimulationRequest,
     user_id: int,
     api_key_id: int | None,
 ) -> dict:
     """Simulate the request's portfolio, save the run, and return the response body."""
+    num_paths = applied_num_simulations(request, settings)
     market = await _resolve_market(request)
     parameters = request.parameters
     inputs = SimulationInputs(
@@ -146,10 +170,10 @@ async def simulate_and_save(
         initial_investment=parameters.initial_investment,
         monthly_contribution=parameters.monthly_contribution,
         years=parameters.time_horizon_years,
-        num_paths=parameters.num_simulations,
+        num_paths=num_paths,
         seed=parameters.seed,
         rebalancing=parameters.rebalancing,
-        sample_paths=min(parameters.sample_paths, parameters.num_simulations),
+        sample_paths=min(parameters.sample_paths, num_paths),
     )
     try:
         computed = await slots.run(

@@ -273,6 +273,7 @@ INVALID_BODIES = {
     "asymmetric correlation": _with("portfolio.correlation", [[1.0, 0.5], [0.2, 1.0]]),
     "correlation diagonal not one": _with("portfolio.correlation", [[0.9, 0.1], [0.1, 1.0]]),
     "correlation above one": _with("portfolio.correlation", [[1.0, 1.5], [1.5, 1.0]]),
+    "correlation nearly symmetric": _with("portfolio.correlation", [[1.0, 0.5], [0.5 + 1e-9, 1.0]]),
     "correlation not positive semi-definite": {
         "portfolio": {
             "assets": _assets(0.3, 0.3, 0.4),
@@ -326,8 +327,44 @@ async def test_num_simulations_is_capped_by_max_simulations(client_factory: Clie
     response = await simulate(client, headers, example(num_simulations=1001))
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "parameters", "num_simulations"]
-    assert "1000" in response.json()["detail"][0]["msg"]
+    assert "at most 1,000" in response.json()["detail"][0]["msg"]
     assert (await simulate(client, headers, example(num_simulations=1000))).status_code == 200
+    default = copy.deepcopy(SPEC_EXAMPLE)
+    del default["parameters"]["num_simulations"]
+    applied = (await simulate(client, headers, default)).json()["inputs"]["parameters"]
+    assert applied["num_simulations"] == 1000
+
+
+async def test_the_default_is_10000_paths(api) -> None:
+    client, headers, _ = api
+    body = copy.deepcopy(SPEC_EXAMPLE)
+    del body["parameters"]["num_simulations"]
+    result = (await simulate(client, headers, body)).json()
+    assert result["inputs"]["parameters"]["num_simulations"] == 10_000
+    assert result["results"]["percentile_bands"]["paths_used"] == 10_000
+
+
+async def test_the_work_of_one_request_is_bounded(client_factory: ClientFactory) -> None:
+    client = await client_factory(MAX_SIMULATION_STEPS=1_000_000)
+    _, keys = await keys_of_new_user(client, 1)
+    headers = {"X-API-Key": keys[0]["key"]}
+    # 5,000 paths x 120 months x 2 assets = 1,200,000 steps
+    response = await simulate(client, headers, example(num_simulations=5_000))
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", "parameters", "num_simulations"]
+    assert "1,200,000" in error["msg"]
+    assert (await simulate(client, headers, example(num_simulations=4_000))).status_code == 200
+
+
+async def test_sample_paths_are_bounded_by_their_size(api) -> None:
+    client, headers, _ = api
+    # 1000 paths x 1201 values (100 years) is over the 250,000 values a response may carry
+    response = await simulate(
+        client, headers, example(sample_paths=1000, time_horizon_years=100, num_simulations=10)
+    )
+    assert response.status_code == 422
+    assert "250,000" in response.json()["detail"][0]["msg"]
 
 
 async def test_bloomberg_unavailable_is_503_not_500(api) -> None:
