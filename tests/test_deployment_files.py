@@ -54,6 +54,10 @@ def test_compose_migrates_before_the_api_starts_with_four_workers() -> None:
     assert api[:2] == ["uvicorn", "app.main:app"]
     assert api[api.index("--workers") + 1] == "4"
     assert services["postgres"]["image"] == "postgres:15"
+    environment = services["api"]["environment"]
+    connections = 4 * (int(environment["DB_POOL_SIZE"]) + int(environment["DB_MAX_OVERFLOW"]))
+    max_connections = int(services["postgres"]["command"][-1].split("=")[1])
+    assert connections + 10 <= max_connections  # room for migrations and an operator's psql
     assert "healthcheck" in services["postgres"]
     assert any(v.endswith(":/var/lib/postgresql/data") for v in services["postgres"]["volumes"])
 

@@ -23,17 +23,18 @@ current_key_router = APIRouter(prefix="/api/v1", tags=["api-keys"])
 _CONFLICT = {409: {"description": "A business rule refused it (key limits)"}}
 
 
-def _summary(key: ApiKey, settings: Settings, now: datetime) -> ApiKeySummary:
-    return ApiKeySummary(
-        id=key.id,
-        key_preview=f"{settings.API_KEY_PREFIX}****...{key.key_last4}",
-        name=key.name,
-        status=api_keys.key_status(key, now),
-        expires_at=key.expires_at,
-        last_used_at=key.last_used_at,
-        created_at=key.created_at,
-        days_until_expiry=api_keys.days_until_expiry(key, now),
-    )
+def _described(key: ApiKey, settings: Settings) -> dict:
+    now = datetime.now(UTC)
+    return {
+        "id": key.id,
+        "key_preview": f"{settings.API_KEY_PREFIX}****...{key.key_last4}",
+        "name": key.name,
+        "status": api_keys.key_status(key, now),
+        "expires_at": key.expires_at,
+        "last_used_at": key.last_used_at,
+        "created_at": key.created_at,
+        "days_until_expiry": api_keys.days_until_expiry(key, now),
+    }
 
 
 @router.post(
@@ -48,18 +49,9 @@ async def generate(
 ) -> ApiKeyCreated:
     """Create a key. The full key is in this response only: it is stored as a hash."""
     issued = await api_keys.create_key(db, settings=settings, user_id=user.id, name=body.name)
-    key, now = issued.record, datetime.now(UTC)
-    return ApiKeyCreated(
-        id=key.id,
-        user_id=key.user_id,
-        key=issued.plaintext,
-        name=key.name,
-        status=api_keys.key_status(key, now),
-        expires_at=key.expires_at,
-        last_used_at=key.last_used_at,
-        created_at=key.created_at,
-        days_until_expiry=api_keys.days_until_expiry(key, now),
-    )
+    described = _described(issued.record, settings)
+    del described["key_preview"]
+    return ApiKeyCreated(**described, user_id=user.id, key=issued.plaintext)
 
 
 @router.get("/list", response_model=list[ApiKeySummary], summary="List your API keys")
@@ -67,21 +59,16 @@ async def list_keys(
     user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> list[ApiKeySummary]:
     """All your keys, newest first, with a preview instead of the key."""
-    now = datetime.now(UTC)
-    return [_summary(key, settings, now) for key in await api_keys.list_keys(db, user_id=user.id)]
+    return [
+        ApiKeySummary(**_described(key, settings))
+        for key in await api_keys.list_keys(db, user_id=user.id)
+    ]
 
 
 @router.get("/count", response_model=ApiKeyCount, summary="Count your active API keys")
 async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> ApiKeyCount:
     """How many keys are active, against the limits."""
-    active = await api_keys.active_key_count(db, user_id=user.id)
-    return ApiKeyCount(
-        active_count=active,
-        max_active_keys=settings.MAX_ACTIVE_API_KEYS,
-        min_active_keys=api_keys.MIN_ACTIVE_API_KEYS,
-        can_generate=active < settings.MAX_ACTIVE_API_KEYS,
-        can_revoke=active > api_keys.MIN_ACTIVE_API_KEYS,
-    )
+    return ApiKeyCount(**await api_keys.active_key_limits(db, settings=settings, user_id=user.id))
 
 
 @router.post(
@@ -108,4 +95,4 @@ async def my_usage(user: CurrentUser, db: SessionDep, window: UsageWindow) -> Us
 )
 async def current_key(key: CurrentApiKey, settings: SettingsDep) -> ApiKeySummary:
     """The API key this request was made with: check its status and days until expiry."""
-    return _summary(key, settings, datetime.now(UTC))
+    return ApiKeySummary(**_described(key, settings))

@@ -47,7 +47,15 @@ async def register(
     body: UserRegister, db: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> UserResponse:
     """Create an account. Passwords: 8+ characters, upper- and lower-case letters and a digit."""
-    user = await auth.register_user(db, settings=settings, data=body, client=client)
+    user = await auth.register_user(
+        db,
+        settings=settings,
+        email=body.email,
+        password=body.password,
+        full_name=body.full_name,
+        company=body.company,
+        client=client,
+    )
     return UserResponse.model_validate(user)
 
 

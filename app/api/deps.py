@@ -99,12 +99,20 @@ async def get_current_api_key(
     request: Request,
     db: SessionDep,
     settings: SettingsDep,
+    client: ClientDep,
     presented: Annotated[str | None, Security(api_key_header)],
 ) -> ApiKey:
-    """The caller's valid API key (401 otherwise), counted against its rate limit."""
-    key = await api_keys.authenticate_key(db, settings=settings, presented=presented or "")
-    setattr(request.state, API_KEY_IDENTITY, (key.id, key.user_id))
+    """The caller's valid API key (401 otherwise), counted against its rate limit.
+
+    Refused keys count against the same limit per client IP, so guessing keys is throttled.
+    """
     limiter: RateLimiter = request.app.state.rate_limiter
+    try:
+        key = await api_keys.authenticate_key(db, settings=settings, presented=presented or "")
+    except NotAuthenticated:
+        await limiter.hit(settings.API_RATE_LIMIT, "refused-api-key", client.ip or "unknown")
+        raise
+    setattr(request.state, API_KEY_IDENTITY, (key.id, key.user_id))
     await limiter.hit(settings.API_RATE_LIMIT, "api-key", str(key.id))
     return key
 

@@ -56,6 +56,18 @@ async def active_key_count(db: AsyncSession, *, user_id: int) -> int:
     return count or 0
 
 
+async def active_key_limits(db: AsyncSession, *, settings: Settings, user_id: int) -> dict:
+    """The user's active keys against the limits, and what they may do next."""
+    active = await active_key_count(db, user_id=user_id)
+    return {
+        "active_count": active,
+        "max_active_keys": settings.MAX_ACTIVE_API_KEYS,
+        "min_active_keys": MIN_ACTIVE_API_KEYS,
+        "can_generate": active < settings.MAX_ACTIVE_API_KEYS,
+        "can_revoke": active > MIN_ACTIVE_API_KEYS,
+    }
+
+
 async def create_key(db: AsyncSession, *, settings: Settings, user_id: int, name: str) -> IssuedKey:
     """A new key, unless the user already holds the maximum of active keys."""
     await _lock_owner(db, user_id)

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import AuthSession, RefreshToken, User
-from app.schemas.user import UserRegister
 from app.security import (
     InvalidToken,
     TokenClaims,
@@ -76,15 +75,22 @@ async def run_hashing(function: Callable[..., T], *args: object) -> T:
 
 
 async def register_user(
-    db: AsyncSession, *, settings: Settings, data: UserRegister, client: ClientInfo
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    email: str,
+    password: str,
+    full_name: str | None,
+    company: str | None,
+    client: ClientInfo,
 ) -> User:
     """Create an account. The unique index on email decides duplicates, races included."""
     hasher = password_hasher(settings.BCRYPT_ROUNDS)
     user = User(
-        email=data.email,
-        password_hash=await run_hashing(hasher.hash, data.password),
-        full_name=data.full_name,
-        company=data.company,
+        email=email,
+        password_hash=await run_hashing(hasher.hash, password),
+        full_name=full_name,
+        company=company,
     )
     db.add(user)
     try:

@@ -9,18 +9,13 @@ would keep a timestamp per request.
 import logging
 import time
 
-from limits import RateLimitItem, parse
+from limits import parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from app.services.errors import TooManyRequests
 
 logger = logging.getLogger(__name__)
-
-
-def parse_limit(notation: str) -> RateLimitItem:
-    """`10/minute`, `100 per hour`, ...: the `limits` notation. Raises ValueError when malformed."""
-    return parse(notation)
 
 
 class RateLimiter:
@@ -37,7 +32,7 @@ class RateLimiter:
 
     async def hit(self, limit: str, *identifiers: str) -> None:
         """Count one request against `limit` for these identifiers; raise when it is over."""
-        item = parse_limit(limit)
+        item = parse(limit)  # `10/minute`: the `limits` notation
         try:
             allowed = await self._strategy.hit(item, *identifiers)
             if allowed:

@@ -331,6 +331,14 @@ async def test_api_requests_are_rate_limited_per_key(client_factory: ClientFacto
     assert (await call_with_key(client, keys[1]["key"])).status_code == 200
 
 
+async def test_refused_keys_are_rate_limited_per_client_ip(client_factory: ClientFactory) -> None:
+    client = await client_factory(API_RATE_LIMIT="3/minute")
+    guesses = [
+        (await call_with_key(client, f"mk_live_{'a' * 31}{n}")).status_code for n in range(4)
+    ]
+    assert guesses == [401, 401, 401, 429]
+
+
 async def test_swagger_offers_both_security_schemes(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     schemes = schema["components"]["securitySchemes"]
