@@ -17,7 +17,12 @@ from alembic.config import Config
 from pydantic import ValidationError
 
 from app.config import PROJECT_ROOT, Settings, get_settings
-from app.database import Database, resolve_database_url, stop_embedded_postgres
+from app.database import (
+    Database,
+    embedded_data_dir,
+    resolve_database_url,
+    stop_embedded_postgres,
+)
 from app.logging_config import configure_logging
 
 
@@ -46,7 +51,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
             proxy_headers=True,
         )
     finally:
-        stop_embedded_postgres()
+        stop_embedded_postgres(embedded_data_dir(settings))
 
 
 async def create_admin(settings: Settings, email: str, password: str | None) -> None:

@@ -43,22 +43,26 @@ def start_embedded_postgres(data_dir: Path) -> str:
     return to_asyncpg_url(_embedded_servers[data_dir].get_uri())
 
 
-def stop_embedded_postgres() -> None:
-    """Release this process's hold on the embedded servers; each stops once no process holds it.
+def stop_embedded_postgres(data_dir: Path) -> None:
+    """Release this process's hold on the embedded server; it stops once no process holds it.
 
     pgserver does this at exit too, but uvicorn ends its processes by re-raising SIGTERM, which
     skips exit handlers: the lifespan and `python -m app` call this on their way out.
     """
-    for server in _embedded_servers.values():
+    server = _embedded_servers.pop(data_dir.resolve(), None)
+    if server is not None:
         server.cleanup()
-    _embedded_servers.clear()
+
+
+def embedded_data_dir(settings: Settings) -> Path:
+    return settings.DATA_DIR / "postgres"
 
 
 def resolve_database_url(settings: Settings) -> str:
     """The asyncpg URL to use: the configured one, or the embedded server's."""
     if settings.DATABASE_URL_ASYNC:
         return settings.DATABASE_URL_ASYNC
-    return start_embedded_postgres(settings.DATA_DIR / "postgres")
+    return start_embedded_postgres(embedded_data_dir(settings))
 
 
 def _json_text(value: object) -> str:
@@ -69,9 +73,14 @@ class Database:
     """One async engine and its session factory, owned by the app's lifespan."""
 
     def __init__(
-        self, url: str, *, pool_size: int = 5, max_overflow: int = 5, embedded: bool = False
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 5,
+        embedded_dir: Path | None = None,
     ) -> None:
-        self.embedded = embedded
+        self.embedded_dir = embedded_dir  # the embedded server this database started, if any
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
@@ -90,7 +99,7 @@ class Database:
             resolve_database_url(settings),
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
-            embedded=settings.DATABASE_URL_ASYNC is None,
+            embedded_dir=None if settings.DATABASE_URL_ASYNC else embedded_data_dir(settings),
         )
 
     async def is_reachable(self, timeout_seconds: float = 2.0) -> bool:
@@ -105,8 +114,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.embedded:
-            await asyncio.to_thread(stop_embedded_postgres)
+        if self.embedded_dir is not None:
+            await asyncio.to_thread(stop_embedded_postgres, self.embedded_dir)
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
