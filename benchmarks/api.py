@@ -13,6 +13,7 @@ import time
 
 import httpx
 
+from app.schemas.simulation import SPEC_EXAMPLE
 from benchmarks.server import (
     add_server_arguments,
     ms,
@@ -21,21 +22,6 @@ from benchmarks.server import (
     running_server,
     user_with_api_key,
 )
-
-SPEC_EXAMPLE = {
-    "portfolio": {
-        "assets": [
-            {"ticker": "NSEI Index", "weight": 0.6, "asset_class": "equity"},
-            {"ticker": "GIND10YR Index", "weight": 0.4, "asset_class": "bonds"},
-        ]
-    },
-    "parameters": {
-        "initial_investment": 1000000,
-        "monthly_contribution": 50000,
-        "time_horizon_years": 10,
-        "num_simulations": 10000,
-    },
-}
 
 
 def spec_example(paths: int) -> dict:

@@ -112,28 +112,26 @@ class SimulationParameters(BaseModel):
         return self
 
 
+# The request of the spec's "Run Monte Carlo Simulation" example.
+SPEC_EXAMPLE = {
+    "portfolio": {
+        "assets": [
+            {"ticker": "NSEI Index", "weight": 0.6, "asset_class": "equity"},
+            {"ticker": "GIND10YR Index", "weight": 0.4, "asset_class": "bonds"},
+        ]
+    },
+    "parameters": {
+        "initial_investment": 1000000,
+        "monthly_contribution": 50000,
+        "time_horizon_years": 10,
+        "num_simulations": 10000,
+    },
+}
+
+
 class SimulationRequest(BaseModel):
     model_config = ConfigDict(
-        strict=True,
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "portfolio": {
-                        "assets": [
-                            {"ticker": "NSEI Index", "weight": 0.6, "asset_class": "equity"},
-                            {"ticker": "GIND10YR Index", "weight": 0.4, "asset_class": "bonds"},
-                        ]
-                    },
-                    "parameters": {
-                        "initial_investment": 1000000,
-                        "monthly_contribution": 50000,
-                        "time_horizon_years": 10,
-                        "num_simulations": 10000,
-                    },
-                }
-            ]
-        },
+        strict=True, extra="forbid", json_schema_extra={"examples": [SPEC_EXAMPLE]}
     )
 
     portfolio: PortfolioInput

@@ -10,24 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.schemas.simulation import SPEC_EXAMPLE
 from tests.api.test_api_keys import keys_of_new_user
 from tests.conftest import AppClient, ClientFactory
 from tests.factories import bearer
-
-SPEC_EXAMPLE = {
-    "portfolio": {
-        "assets": [
-            {"ticker": "NSEI Index", "weight": 0.6, "asset_class": "equity"},
-            {"ticker": "GIND10YR Index", "weight": 0.4, "asset_class": "bonds"},
-        ]
-    },
-    "parameters": {
-        "initial_investment": 1000000,
-        "monthly_contribution": 50000,
-        "time_horizon_years": 10,
-        "num_simulations": 10000,
-    },
-}
 
 
 def example(**parameters: object) -> dict:
