@@ -35,7 +35,8 @@ def _status_for(error: errors.DomainError) -> int:
     return status.HTTP_400_BAD_REQUEST
 
 
-def domain_error_response(error: errors.DomainError) -> JSONResponse:
+async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, errors.DomainError)
     code = _status_for(error)
     headers: dict[str, str] = {}
     if error.retry_after_seconds is not None:
@@ -83,11 +84,6 @@ def _client_error(error: dict) -> dict:
     if isinstance(error.get("ctx"), dict):
         rendered["ctx"] = {_text(str(k)): _scalar(v) for k, v in error["ctx"].items()}
     return rendered
-
-
-async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, errors.DomainError)
-    return domain_error_response(error)
 
 
 async def _validation_error_handler(_: Request, error: Exception) -> JSONResponse:

@@ -46,6 +46,3 @@ class RateLimiter:
             f"Rate limit exceeded: {limit}. Try again later.",
             retry_after_seconds=max(1.0, window.reset_time - time.time()),
         )
-
-    async def reset(self) -> None:
-        await self.storage.reset()

@@ -480,7 +480,8 @@ async def test_health_answers_while_a_large_simulation_runs(api) -> None:
     response = await big
     assert response.status_code == 200
     assert health_seconds, "the simulation finished before /health was asked"
-    assert max(health_seconds) < response.json()["execution_time_seconds"] / 2
+    # /health never waits for the engine: it answers well within a fraction of the run.
+    assert max(health_seconds) < min(0.5, response.json()["execution_time_seconds"] / 2)
 
 
 async def test_busy_slots_answer_503_with_retry_after(client_factory: ClientFactory) -> None:
