@@ -7,7 +7,7 @@ from app.api.deps import CurrentApiKey, CurrentUser, SettingsDep
 from app.database import SessionDep
 from app.schemas.simulation import SimulationPage, SimulationRequest, SimulationResponse
 from app.services import monte_carlo
-from app.services.monte_carlo import SimulationSlots
+from app.services.capacity import SimulationSlots
 
 router = APIRouter(prefix="/api/v1", tags=["simulation"])
 dashboard_router = APIRouter(prefix="/simulations", tags=["simulation"])

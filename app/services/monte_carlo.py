@@ -1,12 +1,9 @@
 """Run a portfolio simulation: resolve market inputs, run the engine off the event loop with
 bounded concurrency, build the response, save it; and read saved simulations back."""
 
-import asyncio
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import anyio
 import numpy as np
@@ -18,10 +15,9 @@ from app.config import Settings
 from app.engine import SimulationInputs, SimulationOutput, compute_metrics, run_simulation
 from app.models import Simulation
 from app.schemas.simulation import SimulationRequest
-from app.services.errors import InvalidField, InvalidInput, NotFound, Unavailable
+from app.services.capacity import SimulationSlots
+from app.services.errors import InvalidField, InvalidInput, NotFound
 from app.services.market_data import MarketInputs, resolve_market_inputs
-
-T = TypeVar("T")
 
 DEFINITIONS = {
     "final_value_stats": "Distribution of the portfolio value at the horizon, over all paths.",
@@ -43,31 +39,6 @@ DEFINITIONS = {
     "over `paths_used` paths (all paths, or a fixed seeded subset of very large runs).",
     "real": "With an inflation_rate: the same figures in today's money.",
 }
-
-
-class SimulationSlots:
-    """At most `capacity` simulations run at once in this process; a caller waits at most
-    `max_wait_seconds` for a slot, then gets 503 with Retry-After: no unbounded queue."""
-
-    def __init__(self, capacity: int, max_wait_seconds: float) -> None:
-        self._semaphore = asyncio.Semaphore(capacity)
-        self.max_wait_seconds = max_wait_seconds
-
-    async def run(self, function: Callable[..., T], *args: object) -> T:
-        if self._semaphore.locked():
-            try:
-                await asyncio.wait_for(self._semaphore.acquire(), self.max_wait_seconds or 1e-9)
-            except TimeoutError:
-                raise Unavailable(
-                    "All simulation slots are busy; retry shortly",
-                    retry_after_seconds=max(1.0, self.max_wait_seconds),
-                ) from None
-        else:
-            await self._semaphore.acquire()
-        try:
-            return await anyio.to_thread.run_sync(function, *args)
-        finally:
-            self._semaphore.release()
 
 
 @dataclass(frozen=True)
