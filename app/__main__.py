@@ -9,6 +9,7 @@ import asyncio
 import logging
 import os
 import signal
+import subprocess
 import sys
 
 import uvicorn
@@ -41,6 +42,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # uvicorn re-raises SIGTERM once it has shut down; exiting through SystemExit instead lets
     # the exit handlers run, and they stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if workers > 1:
+        compile_engine()
     try:
         uvicorn.run(
             "app.main:app",
@@ -52,6 +55,16 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
         )
     finally:
         stop_embedded_postgres(embedded_data_dir(settings))
+
+
+def compile_engine() -> None:
+    """Fill Numba's disk cache once, so that workers load the engine instead of each compiling it.
+
+    The cache holds one entry per CPU model: on a machine other than the one that built the image
+    this is where the engine compiles. A child process keeps the compiler out of this one.
+    """
+    warm_up = "from app.engine import warm_up; warm_up()"
+    subprocess.run([sys.executable, "-c", warm_up], check=True, cwd=PROJECT_ROOT)  # noqa: S603
 
 
 async def create_admin(settings: Settings, email: str, password: str | None) -> None:
