@@ -53,7 +53,7 @@ def test_compose_migrates_before_the_api_starts_with_four_workers() -> None:
     api = services["api"]["command"]
     assert api[:3] == ["python", "-m", "app"]
     serve = build_parser().parse_args(api[3:])
-    assert (serve.command, serve.host, serve.workers) == ("serve", "0.0.0.0", 4)
+    assert (serve.command, serve.host, serve.workers) == ("serve", "0.0.0.0", 4)  # noqa: S104
     assert services["postgres"]["image"] == "postgres:15"
     environment = services["api"]["environment"]
     connections = 4 * (int(environment["DB_POOL_SIZE"]) + int(environment["DB_MAX_OVERFLOW"]))
