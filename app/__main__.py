@@ -70,7 +70,7 @@ def compile_engine() -> None:
 async def create_admin(settings: Settings, email: str, password: str | None) -> None:
     # Imported here: the schemas and services are not needed to migrate or serve.
     from app.schemas.user import AdminAccount
-    from app.services.auth import make_admin
+    from app.services.accounts import make_admin
 
     try:
         account = AdminAccount(email=email, password=password)

@@ -59,8 +59,12 @@ class Settings(BaseSettings):
     JWT_EXPIRATION_HOURS: float = Field(24, gt=0, description="Access token lifetime.")
     REFRESH_TOKEN_DAYS: float = Field(7, gt=0, description="Refresh token lifetime.")
     BCRYPT_ROUNDS: int = Field(12, ge=4, le=16, description="bcrypt work factor.")
-    LOCKOUT_THRESHOLD: int = Field(5, ge=1, description="Failed logins in a row before lockout.")
-    LOCKOUT_MINUTES: float = Field(15, gt=0, description="How long a locked account stays locked.")
+    LOCKOUT_THRESHOLD: int = Field(
+        5, ge=1, description="Failed sign-ins to one account from one address before a lock."
+    )
+    LOCKOUT_MINUTES: float = Field(
+        15, gt=0, description="How long that address stays locked out, and failures remembered."
+    )
 
     API_KEY_PREFIX: str = Field("mk_live_", description="Prefix of every API key.")
     API_KEY_EXPIRY_DAYS: float = Field(30, gt=0, description="API key lifetime.")
@@ -72,6 +76,9 @@ class Settings(BaseSettings):
     AUTH_RATE_LIMIT: str = Field("10/minute", description="Per IP on /auth/register.")
     LOGIN_RATE_LIMIT: str = Field("20/minute", description="Per IP on login, token and refresh.")
     API_RATE_LIMIT: str = Field("60/minute", description="Per API key on /api/v1/*.")
+    ACCOUNT_LOGIN_RATE_LIMIT: str = Field(
+        "20/hour", description="Sign-in attempts per account from networks it never used."
+    )
 
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["*"], description="Comma-separated allowed origins."
@@ -100,7 +107,9 @@ class Settings(BaseSettings):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
 
-    @field_validator("AUTH_RATE_LIMIT", "LOGIN_RATE_LIMIT", "API_RATE_LIMIT")
+    @field_validator(
+        "AUTH_RATE_LIMIT", "LOGIN_RATE_LIMIT", "API_RATE_LIMIT", "ACCOUNT_LOGIN_RATE_LIMIT"
+    )
     @classmethod
     def _check_limit_notation(cls, value: str) -> str:
         parse_limit(value)  # raises ValueError: "couldn't parse rate limit string ..."

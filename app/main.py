@@ -20,8 +20,8 @@ from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.usage_log import ApiUsageMiddleware
 from app.security import password_hasher
-from app.services.auth import run_hashing
 from app.services.capacity import SimulationSlots
+from app.services.hashing import run_hashing
 from app.services.rate_limit import RateLimiter
 from app.services.usage import CallLogWriter
 

@@ -128,9 +128,16 @@ def settings_factory(
 class AppClient(httpx.AsyncClient):
     """An HTTP client bound in-process to one app instance (one "worker")."""
 
-    def __init__(self, app: FastAPI) -> None:
-        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+    def __init__(self, app: FastAPI, client_ip: str = "127.0.0.1") -> None:
+        super().__init__(
+            transport=httpx.ASGITransport(app=app, client=(client_ip, 50000)),
+            base_url="http://testserver",
+        )
         self.app = app
+
+    def from_address(self, client_ip: str) -> "AppClient":
+        """A client of the same app whose requests come from another IP address."""
+        return AppClient(self.app, client_ip)
 
     async def flush_call_logs(self) -> None:
         await self.app.state.call_log_writer.flush()

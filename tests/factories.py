@@ -36,3 +36,7 @@ async def signed_up(client: httpx.AsyncClient, email: str | None = None) -> tupl
     """A registered user and the tokens of a fresh login."""
     user = await register(client, email)
     return user, await login(client, user["email"])
+
+
+async def fail_login(client: httpx.AsyncClient, email: str) -> httpx.Response:
+    return await client.post("/auth/login", json={"email": email, "password": "Wrong1234"})

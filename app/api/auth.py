@@ -7,22 +7,23 @@ from app.api.deps import (
     AuthenticatedDep,
     ClientDep,
     CurrentUser,
+    RateLimiterDep,
     SettingsDep,
     limit_per_client_ip,
 )
 from app.database import SessionDep
 from app.schemas.auth import LoginRequest, LogoutResponse, RefreshRequest, TokenResponse
 from app.schemas.user import UserRegister, UserResponse, normalize_email
-from app.services import auth
-from app.services.auth import IssuedTokens
+from app.services import accounts, auth, sessions
+from app.services.sessions import IssuedTokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 _LOGIN_LIMIT = limit_per_client_ip("LOGIN_RATE_LIMIT", "login")
 _ERRORS = {
     401: {"description": "Wrong credentials, or an invalid, expired or revoked token"},
-    423: {"description": "Account locked after too many failed logins (see Retry-After)"},
-    429: {"description": "Rate limit reached (see Retry-After)"},
+    423: {"description": "Too many failed sign-ins from your address (see Retry-After)"},
+    429: {"description": "Rate limit of your address or of the account (see Retry-After)"},
 }
 
 
@@ -47,7 +48,7 @@ async def register(
     body: UserRegister, db: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> UserResponse:
     """Create an account. Passwords: 8+ characters, upper- and lower-case letters and a digit."""
-    user = await auth.register_user(
+    user = await accounts.register_user(
         db,
         settings=settings,
         email=body.email,
@@ -67,11 +68,20 @@ async def register(
     responses=_ERRORS,
 )
 async def login(
-    body: LoginRequest, db: SessionDep, settings: SettingsDep, client: ClientDep
+    body: LoginRequest,
+    db: SessionDep,
+    settings: SettingsDep,
+    limiter: RateLimiterDep,
+    client: ClientDep,
 ) -> TokenResponse:
     """Exchange email and password for an access token (JWT) and a refresh token."""
     tokens = await auth.login(
-        db, settings=settings, email=body.email, password=body.password, client=client
+        db,
+        settings=settings,
+        limiter=limiter,
+        email=body.email,
+        password=body.password,
+        client=client,
     )
     return _token_response(tokens)
 
@@ -87,12 +97,14 @@ async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
     settings: SettingsDep,
+    limiter: RateLimiterDep,
     client: ClientDep,
 ) -> TokenResponse:
     """The OAuth2 password flow (username = email): what Swagger UI's Authorize button calls."""
     tokens = await auth.login(
         db,
         settings=settings,
+        limiter=limiter,
         email=normalize_email(form.username),
         password=form.password,
         client=client,
@@ -111,7 +123,7 @@ async def refresh(
     body: RefreshRequest, db: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> TokenResponse:
     """Rotate a refresh token. Presenting an already-used one ends the whole session."""
-    tokens = await auth.refresh_session(
+    tokens = await sessions.refresh_session(
         db, settings=settings, refresh_token=body.refresh_token, client=client
     )
     return _token_response(tokens)
@@ -124,7 +136,7 @@ async def logout(
     authenticated: AuthenticatedDep, db: SessionDep, client: ClientDep
 ) -> LogoutResponse:
     """Revoke this login's access token and refresh tokens, in every worker at once."""
-    await auth.logout(db, user=authenticated.user, claims=authenticated.claims, client=client)
+    await sessions.logout(db, user=authenticated.user, claims=authenticated.claims, client=client)
     return LogoutResponse()
 
 

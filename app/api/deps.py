@@ -16,7 +16,8 @@ from app.database import SessionDep
 from app.middleware.usage_log import API_KEY_IDENTITY
 from app.models import ApiKey, User
 from app.security import TokenClaims
-from app.services import api_keys, auth
+from app.services import api_keys, sessions
+from app.services.clients import ClientInfo
 from app.services.errors import Forbidden, InvalidField, NotAuthenticated
 from app.services.rate_limit import RateLimiter
 
@@ -34,15 +35,22 @@ async def get_settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def get_client(request: Request) -> auth.ClientInfo:
+async def get_client(request: Request) -> ClientInfo:
     user_agent = request.headers.get("user-agent")
-    return auth.ClientInfo(
+    return ClientInfo(
         ip=request.client.host if request.client else None,
         user_agent=user_agent[:200] if user_agent else None,
     )
 
 
-ClientDep = Annotated[auth.ClientInfo, Depends(get_client)]
+ClientDep = Annotated[ClientInfo, Depends(get_client)]
+
+
+async def get_rate_limiter(request: Request) -> RateLimiter:
+    return request.app.state.rate_limiter
+
+
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ async def get_authenticated(
 ) -> Authenticated:
     if not token:
         raise NotAuthenticated("Not authenticated")
-    user, claims = await auth.authenticate_access_token(db, settings=settings, token=token)
+    user, claims = await sessions.authenticate_access_token(db, settings=settings, token=token)
     return Authenticated(user, claims)
 
 
@@ -73,9 +81,8 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 def limit_per_client_ip(setting: str, scope: str) -> object:
     """A dependency counting each request against the rate limit `setting` for the client's IP."""
 
-    async def check(request: Request, settings: SettingsDep, client: ClientDep) -> None:
-        limiter: RateLimiter = request.app.state.rate_limiter
-        await limiter.hit(getattr(settings, setting), scope, client.ip or "unknown")
+    async def check(settings: SettingsDep, limiter: RateLimiterDep, client: ClientDep) -> None:
+        await limiter.hit(getattr(settings, setting), scope, client.address)
 
     return Depends(check)
 

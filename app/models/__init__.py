@@ -4,7 +4,17 @@ from app.models.api_call_log import ApiCallLog
 from app.models.api_key import ApiKey
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
+from app.models.login_failure import LoginFailure
 from app.models.simulation import Simulation
 from app.models.user import User
 
-__all__ = ["ApiCallLog", "ApiKey", "AuthSession", "Base", "RefreshToken", "Simulation", "User"]
+__all__ = [
+    "ApiCallLog",
+    "ApiKey",
+    "AuthSession",
+    "Base",
+    "LoginFailure",
+    "RefreshToken",
+    "Simulation",
+    "User",
+]

@@ -10,13 +10,17 @@ from app.models.base import Base, created_at_column
 class AuthSession(Base):
     """One login: every access and refresh token issued from it carries its id (`sid`).
 
-    Revoking the session (logout, or a reused refresh token) ends all of them at once.
+    Revoking the session (logout, or a reused refresh token) ends all of them at once. Disabling
+    the account revokes every session of it (a trigger on users), so enabling it again revives none.
     """
 
     __tablename__ = "auth_sessions"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_ip: Mapped[str | None] = mapped_column(String(45))
+    client_network: Mapped[str | None] = mapped_column(String(49))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(50))

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import User
 from app.security import encode_token, password_hasher
 from tests.conftest import TEST_JWT_SECRET, ClientFactory
-from tests.factories import PASSWORD, bearer, login, register, signed_up, unique_email
+from tests.factories import (
+    PASSWORD,
+    bearer,
+    fail_login,
+    login,
+    register,
+    signed_up,
+    unique_email,
+)
 
 INVALID = {"detail": "Could not validate credentials"}
 
@@ -412,77 +420,6 @@ async def test_logout_holds_in_every_worker_at_once(client_factory: ClientFactor
     await _assert_rejected(worker_b, tokens["access_token"])
 
 
-# --- lockout --------------------------------------------------------------------------------
-
-
-async def _fail_login(client: httpx.AsyncClient, email: str) -> httpx.Response:
-    return await client.post("/auth/login", json={"email": email, "password": "Wrong1234"})
-
-
-async def test_five_failures_lock_the_account_even_for_the_right_password(
-    client: httpx.AsyncClient,
-) -> None:
-    user = await register(client)
-    statuses = [(await _fail_login(client, user["email"])).status_code for _ in range(5)]
-    assert statuses == [401, 401, 401, 401, 423]
-    locked = await client.post("/auth/login", json={"email": user["email"], "password": PASSWORD})
-    assert locked.status_code == 423
-    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
-    assert "locked" in locked.json()["detail"]
-
-
-async def test_a_successful_login_resets_the_failure_count(client: httpx.AsyncClient) -> None:
-    user = await register(client)
-    for _ in range(4):
-        await _fail_login(client, user["email"])
-    await login(client, user["email"])
-    statuses = [(await _fail_login(client, user["email"])).status_code for _ in range(4)]
-    assert statuses == [401] * 4
-
-
-async def test_the_lock_ends_after_lockout_minutes(client_factory: ClientFactory) -> None:
-    client = await client_factory(LOCKOUT_THRESHOLD=2, LOCKOUT_MINUTES=0.02)  # 1.2 s
-    user = await register(client)
-    await _fail_login(client, user["email"])
-    assert (await _fail_login(client, user["email"])).status_code == 423
-    await asyncio.sleep(1.3)
-    assert (await login(client, user["email"]))["access_token"]
-
-
-async def test_concurrent_failures_are_all_counted(
-    client_factory: ClientFactory,
-) -> None:
-    client = await client_factory(LOCKOUT_THRESHOLD=5)
-    user = await register(client)
-    await asyncio.gather(*[_fail_login(client, user["email"]) for _ in range(5)])
-    locked = await client.post("/auth/login", json={"email": user["email"], "password": PASSWORD})
-    assert locked.status_code == 423
-
-
-async def test_the_right_password_behind_a_burst_of_failures_is_locked_out(
-    client_factory: ClientFactory, db: AsyncSession
-) -> None:
-    client = await client_factory(BCRYPT_ROUNDS=8)
-    user = await register(client)
-    burst = [_fail_login(client, user["email"]) for _ in range(19)]
-    burst.append(client.post("/auth/login", json={"email": user["email"], "password": PASSWORD}))
-    responses = await asyncio.gather(*burst)
-    assert responses[-1].status_code == 423
-    assert sorted(r.status_code for r in responses[:-1]) == [401] * 4 + [423] * 15
-    updated = await db.scalar(select(User.updated_at).where(User.id == user["id"]))
-    assert updated.isoformat().replace("+00:00", "Z") == user["updated_at"]
-
-
-async def test_lockout_holds_across_workers(client_factory: ClientFactory) -> None:
-    worker_a = await client_factory()
-    worker_b = await client_factory()
-    user = await register(worker_a)
-    for worker in (worker_a, worker_b, worker_a, worker_b, worker_a):
-        await _fail_login(worker, user["email"])
-    locked = await worker_b.post("/auth/login", json={"email": user["email"], "password": PASSWORD})
-    assert locked.status_code == 423
-
-
 # --- rate limits ----------------------------------------------------------------------------
 
 
@@ -543,7 +480,7 @@ async def test_security_events_are_logged_without_secrets(
 ) -> None:
     caplog.set_level("INFO")
     user, tokens = await signed_up(client)
-    await _fail_login(client, user["email"])
+    await fail_login(client, user["email"])
     await _refresh(client, tokens["refresh_token"])
     await _refresh(client, tokens["refresh_token"])
     await client.post("/auth/logout", headers=bearer(tokens["access_token"]))
@@ -551,7 +488,7 @@ async def test_security_events_are_logged_without_secrets(
     second = await login(client, user["email"])
     await client.post("/auth/logout", headers=bearer(second["access_token"]))
     for _ in range(5):
-        await _fail_login(client, user["email"])
+        await fail_login(client, user["email"])
 
     events = [r for r in caplog.records if r.name == "app.security"]
     assert {r.event for r in events} >= {

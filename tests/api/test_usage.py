@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from app.config import get_settings
 from app.main import create_app
-from app.services.auth import make_admin
+from app.services.accounts import make_admin
 from app.services.usage import ApiCall, CallLogWriter
 from tests.api.test_api_keys import keys_of_new_user
 from tests.conftest import AppClient, ClientFactory

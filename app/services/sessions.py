@@ -1,0 +1,180 @@
+"""Login sessions and their tokens: open, refresh, authenticate, end.
+
+A login opens an `AuthSession`; its access and refresh tokens carry the session id, so revoking
+the session (logout, or a refresh token presented twice) ends every token of that login at once,
+in every worker, because the check is a database read.
+"""
+
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.models import AuthSession, RefreshToken, User
+from app.security import (
+    InvalidToken,
+    TokenClaims,
+    TokenType,
+    decode_token,
+    encode_token,
+    sha256_hex,
+)
+from app.services.audit import log_security_event
+from app.services.clients import ClientInfo
+from app.services.errors import NotAuthenticated
+
+INVALID_TOKEN = "Could not validate credentials"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    access_expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+
+def open_session(
+    db: AsyncSession, *, settings: Settings, user_id: int, client: ClientInfo
+) -> IssuedTokens:
+    """A new session for this client and its first tokens; the caller commits."""
+    session = AuthSession(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        client_ip=client.ip,
+        client_network=client.network,
+        user_agent=client.user_agent,
+    )
+    db.add(session)
+    return _issue_tokens(db, settings=settings, user_id=user_id, session_id=session.id)
+
+
+def _issue_tokens(
+    db: AsyncSession, *, settings: Settings, user_id: int, session_id: uuid.UUID
+) -> IssuedTokens:
+    secret = settings.jwt_secret()
+    access_lifetime = timedelta(hours=settings.JWT_EXPIRATION_HOURS)
+    refresh_lifetime = timedelta(days=settings.REFRESH_TOKEN_DAYS)
+    access_token, _ = encode_token(
+        secret=secret,
+        user_id=user_id,
+        token_type="access",
+        session_id=session_id,
+        lifetime=access_lifetime,
+        algorithm=settings.JWT_ALGORITHM,
+    )
+    refresh_token, refresh_claims = encode_token(
+        secret=secret,
+        user_id=user_id,
+        token_type="refresh",
+        session_id=session_id,
+        lifetime=refresh_lifetime,
+        algorithm=settings.JWT_ALGORITHM,
+    )
+    db.add(
+        RefreshToken(
+            jti=refresh_claims.jti,
+            session_id=session_id,
+            token_hash=sha256_hex(refresh_token),
+            expires_at=refresh_claims.expires_at,
+        )
+    )
+    return IssuedTokens(
+        access_token=access_token,
+        access_expires_in=int(access_lifetime.total_seconds()),
+        refresh_token=refresh_token,
+        refresh_expires_in=int(refresh_lifetime.total_seconds()),
+    )
+
+
+def _verified_claims(settings: Settings, token: str, token_type: TokenType) -> TokenClaims:
+    try:
+        return decode_token(
+            token,
+            secret=settings.jwt_secret(),
+            expected_type=token_type,
+            algorithm=settings.JWT_ALGORITHM,
+        )
+    except InvalidToken as error:
+        raise NotAuthenticated(INVALID_TOKEN) from error
+
+
+async def refresh_session(
+    db: AsyncSession, *, settings: Settings, refresh_token: str, client: ClientInfo
+) -> IssuedTokens:
+    """Exchange a refresh token for new tokens. A token used twice revokes its whole session."""
+    claims = _verified_claims(settings, refresh_token, "refresh")
+
+    # The row lock makes two concurrent uses of one token a reuse, not two rotations.
+    stored = await db.scalar(
+        select(RefreshToken).where(RefreshToken.jti == claims.jti).with_for_update()
+    )
+    if stored is None or not hmac.compare_digest(stored.token_hash, sha256_hex(refresh_token)):
+        raise NotAuthenticated(INVALID_TOKEN)
+    session = await db.get(AuthSession, stored.session_id, with_for_update=True)
+    if session is None or session.revoked_at is not None:
+        raise NotAuthenticated(INVALID_TOKEN)
+
+    now = datetime.now(UTC)
+    if stored.rotated_at is not None:
+        session.revoked_at = now
+        session.revoked_reason = "refresh_token_reuse"
+        await db.commit()
+        log_security_event("refresh_token_reused", client, session.user_id)
+        raise NotAuthenticated(INVALID_TOKEN)
+
+    user = await db.get(User, session.user_id)
+    if user is None or user.status != "active":
+        raise NotAuthenticated(INVALID_TOKEN)
+    stored.rotated_at = now
+    tokens = _issue_tokens(db, settings=settings, user_id=user.id, session_id=session.id)
+    await db.commit()
+    log_security_event("token_refreshed", client, user.id)
+    return tokens
+
+
+async def authenticate_access_token(
+    db: AsyncSession, *, settings: Settings, token: str
+) -> tuple[User, TokenClaims]:
+    """The active user behind a valid, unrevoked access token."""
+    claims = _verified_claims(settings, token, "access")
+    user = await db.scalar(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            User.id == claims.subject,
+            AuthSession.id == claims.session_id,
+            AuthSession.revoked_at.is_(None),
+        )
+    )
+    if user is None or user.status != "active":
+        raise NotAuthenticated(INVALID_TOKEN)
+    return user, claims
+
+
+async def logout(db: AsyncSession, *, user: User, claims: TokenClaims, client: ClientInfo) -> None:
+    """End the session: its access token and refresh tokens stop working everywhere at once."""
+    await db.execute(
+        update(AuthSession)
+        .where(AuthSession.id == claims.session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=func.now(), revoked_reason="logout")
+    )
+    await db.commit()
+    log_security_event("logout", client, user.id)
+
+
+async def has_signed_in_from(db: AsyncSession, *, email: str, network: str | None) -> bool:
+    """Whether the account with this email (if any) ever signed in from this network."""
+    if network is None or "\x00" in email:
+        return False
+    found = await db.scalar(
+        select(AuthSession.id)
+        .join(User, User.id == AuthSession.user_id)
+        .where(User.email == email, AuthSession.client_network == network)
+        .limit(1)
+    )
+    return found is not None
