@@ -51,8 +51,18 @@ async def _ensure_database(url: str) -> None:
 
 
 @contextlib.contextmanager
-def running_server(args: argparse.Namespace, **settings: str) -> Iterator[str]:
-    """Yield the base URL of the server to measure, starting (and stopping) one if needed."""
+def running_server(
+    args: argparse.Namespace,
+    *,
+    project_root: Path = PROJECT_ROOT,
+    database_url: str | None = None,
+    **settings: str,
+) -> Iterator[str]:
+    """Yield the base URL of the server to measure, starting (and stopping) one if needed.
+
+    `project_root` runs another checkout of the service (e.g. an older commit to compare with);
+    `database_url` gives it its own database.
+    """
     if args.url:
         yield args.url.rstrip("/")
         return
@@ -64,7 +74,7 @@ def running_server(args: argparse.Namespace, **settings: str) -> Iterator[str]:
         "API_RATE_LIMIT": "1000000/minute",
         **settings,
     }
-    database_url = os.environ.get("BENCH_DATABASE_URL")
+    database_url = database_url or os.environ.get("BENCH_DATABASE_URL")
     if database_url is None and _local_postgres_answers():
         database_url = LOCAL_POSTGRES
     if database_url:
@@ -79,7 +89,7 @@ def running_server(args: argparse.Namespace, **settings: str) -> Iterator[str]:
         "--workers",
         str(args.workers),
     ]
-    server = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    server = subprocess.Popen(command, cwd=project_root, env=env)
     base_url = f"http://127.0.0.1:{args.port}"
     try:
         _wait_until_healthy(base_url, server)
