@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import pydantic_core
 from fastapi import Depends, Request
-from sqlalchemy import text
+from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -65,6 +65,29 @@ def resolve_database_url(settings: Settings) -> str:
     return start_embedded_postgres(embedded_data_dir(settings))
 
 
+# SQLSTATE classes that mean "not now" rather than "never": connection exception, insufficient
+# resources (too many connections), operator intervention (shutdown, statement timeout).
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when `error` says the database cannot be reached or did not answer in time.
+
+    asyncpg raises socket errors (refused, reset, timed out) as they are; SQLAlchemy wraps what
+    the server answered and raises its own TimeoutError when no pooled connection frees up.
+    """
+    if isinstance(error, exc.TimeoutError | OSError):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        sqlstate = getattr(error.orig, "sqlstate", None) or ""
+        return sqlstate[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or isinstance(
+            error.orig.__cause__, OSError
+        )
+    return False
+
+
 def _json_text(value: object) -> str:
     return pydantic_core.to_json(value).decode()
 
@@ -78,6 +101,9 @@ class Database:
         *,
         pool_size: int = 5,
         max_overflow: int = 5,
+        connect_timeout_seconds: float = 2.0,
+        pool_timeout_seconds: float = 2.0,
+        statement_timeout_seconds: float = 5.0,
         embedded_dir: Path | None = None,
     ) -> None:
         self.embedded_dir = embedded_dir  # the embedded server this database started, if any
@@ -86,6 +112,16 @@ class Database:
             pool_size=pool_size,
             max_overflow=max_overflow,
             pool_pre_ping=True,
+            pool_timeout=pool_timeout_seconds,
+            connect_args={
+                "timeout": connect_timeout_seconds,
+                # Client side: a frozen server or a black-holed network still ends the wait.
+                "command_timeout": statement_timeout_seconds,
+                # Server side: a slow query is cancelled, its connection stays usable.
+                "server_settings": {
+                    "statement_timeout": str(int(statement_timeout_seconds * 1000))
+                },
+            },
             # Statement parameters (hashes, emails) must never reach the error log.
             hide_parameters=True,
             # Simulations store thousands of floats as JSONB: Rust serialization, not json.dumps.
@@ -99,6 +135,9 @@ class Database:
             resolve_database_url(settings),
             pool_size=settings.DB_POOL_SIZE,
             max_overflow=settings.DB_MAX_OVERFLOW,
+            connect_timeout_seconds=settings.DB_CONNECT_TIMEOUT_SECONDS,
+            pool_timeout_seconds=settings.DB_POOL_TIMEOUT_SECONDS,
+            statement_timeout_seconds=settings.DB_STATEMENT_TIMEOUT_SECONDS,
             embedded_dir=None if settings.DATABASE_URL_ASYNC else embedded_data_dir(settings),
         )
 

@@ -8,7 +8,11 @@ import json
 import logging
 import re
 import sys
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 _HANDLER_NAME = "app"
@@ -78,9 +82,67 @@ class ReadableFormatter(logging.Formatter):
         return line
 
 
+@dataclass
+class _Episode:
+    last_seen: float
+    last_summary: float
+    repeats: int = 0
+
+
+class RepeatedFailureFilter(logging.Filter):
+    """One full record (traceback included) per kind of failure, then while it lasts one summary
+    line every `summary_seconds` counting the repeats: an outage cannot flood the logs.
+
+    A kind is the logger, the message template and the exception type; warnings and errors only.
+    A kind quiet for `summary_seconds` ends its episode: its next record is logged in full again.
+    """
+
+    MAX_KINDS = 1000
+
+    def __init__(
+        self, summary_seconds: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.summary_seconds = summary_seconds
+        self._clock = clock
+        self._episodes: OrderedDict[tuple, _Episode] = OrderedDict()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        kind = (record.name, str(record.msg), record.exc_info and record.exc_info[0])
+        now = self._clock()
+        episode = self._episodes.get(kind)
+        if episode is None or now - episode.last_seen > self.summary_seconds:
+            self._episodes[kind] = _Episode(last_seen=now, last_summary=now)
+            self._episodes.move_to_end(kind)
+            if len(self._episodes) > self.MAX_KINDS:
+                self._episodes.popitem(last=False)
+            if episode is not None and episode.repeats:
+                _append(record, f"[{episode.repeats} more before this, not logged]")
+            return True
+        episode.last_seen = now
+        episode.repeats += 1
+        if now - episode.last_summary < self.summary_seconds:
+            return False
+        _append(
+            record,
+            f"[repeated {episode.repeats} times in the last "
+            f"{now - episode.last_summary:.0f} s; first traceback logged earlier]",
+        )
+        record.exc_info = record.exc_text = record.stack_info = None
+        episode.repeats, episode.last_summary = 0, now
+        return True
+
+
+def _append(record: logging.LogRecord, note: str) -> None:
+    record.msg, record.args = f"{record.getMessage()} {note}", ()
+
+
 def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if json_lines else ReadableFormatter())
+    handler.addFilter(RepeatedFailureFilter())
     handler.set_name(_HANDLER_NAME)
     logging.setLogRecordFactory(_record_with_request_id)
     root = logging.getLogger()

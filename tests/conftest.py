@@ -4,6 +4,7 @@ The database is TEST_DATABASE_URL when set (CI points it at the machine's Postgr
 embedded PostgreSQL started for this test session in a temporary folder.
 """
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -146,11 +147,11 @@ class AppClient(httpx.AsyncClient):
 ClientFactory = Callable[..., Awaitable[AppClient]]
 
 
-@pytest.fixture
-async def client_factory(
-    clean_engine: AsyncEngine, settings_factory: Callable[..., Settings]
+@contextlib.asynccontextmanager
+async def app_clients(
+    settings_factory: Callable[..., Settings],
 ) -> AsyncIterator[ClientFactory]:
-    """Build a client on a fresh app with some settings overridden; lifespans end with the test."""
+    """Build clients on fresh apps with some settings overridden; their lifespans end on exit."""
     contexts = []
 
     async def build(app: FastAPI | None = None, **overrides: object) -> AppClient:
@@ -161,10 +162,21 @@ async def client_factory(
         contexts.append((lifespan, client))
         return client
 
-    yield build
-    for lifespan, client in reversed(contexts):
-        await client.aclose()
-        await lifespan.__aexit__(None, None, None)
+    try:
+        yield build
+    finally:
+        for lifespan, client in reversed(contexts):
+            await client.aclose()
+            await lifespan.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def client_factory(
+    clean_engine: AsyncEngine, settings_factory: Callable[..., Settings]
+) -> AsyncIterator[ClientFactory]:
+    """Build a client on a fresh app with some settings overridden; lifespans end with the test."""
+    async with app_clients(settings_factory) as build:
+        yield build
 
 
 @pytest.fixture

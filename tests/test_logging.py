@@ -3,10 +3,17 @@
 import io
 import json
 import logging
+import sys
 
 import httpx
 
-from app.logging_config import JsonFormatter, ReadableFormatter, configure_logging, request_id_var
+from app.logging_config import (
+    JsonFormatter,
+    ReadableFormatter,
+    RepeatedFailureFilter,
+    configure_logging,
+    request_id_var,
+)
 from tests.api.test_api_keys import keys_of_new_user
 
 
@@ -81,3 +88,35 @@ async def test_api_keys_never_reach_the_logs(client: httpx.AsyncClient, caplog) 
     everything = "\n".join(f"{r.getMessage()} {vars(r)}" for r in server_records)
     assert "/api/v1/api-key" in everything
     assert key not in everything
+
+
+def test_a_repeated_failure_logs_one_traceback_then_a_count_every_interval() -> None:
+    now = [0.0]
+    repeated = RepeatedFailureFilter(summary_seconds=10, clock=lambda: now[0])
+
+    def failure(message: str = "database unavailable: %s") -> logging.LogRecord:
+        try:
+            raise ConnectionRefusedError("refused")
+        except ConnectionRefusedError:
+            return logging.getLogger("app.test").makeRecord(
+                "app.test", logging.WARNING, __file__, 1, message, ("x",), sys.exc_info()
+            )
+
+    assert repeated.filter(failure()) is True  # the first: in full
+    logged = []
+    for _ in range(50):  # 50 more over 25 s
+        now[0] += 0.5
+        record = failure()
+        if repeated.filter(record):
+            logged.append(record)
+    assert [r.exc_info for r in logged] == [None, None]  # two summaries, no traceback
+    assert "repeated 20 times in the last 10 s" in logged[0].getMessage()
+    assert repeated.filter(failure("another kind")) is True  # another kind: in full at once
+    now[0] += 11  # quiet for longer than the interval: the episode is over
+    again = failure()
+    assert repeated.filter(again) is True and again.exc_info is not None
+    assert "[10 more before this, not logged]" in again.getMessage()
+    info = logging.getLogger("app.access").makeRecord(
+        "app.access", logging.INFO, __file__, 1, "GET / 200", (), None
+    )
+    assert all(repeated.filter(info) for _ in range(5))  # the access log is never thinned

@@ -1,14 +1,20 @@
 """The one place where exceptions become HTTP answers. Every error body is `{"detail": ...}`."""
 
+import logging
 import math
 
 from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from app import database
 from app.services import errors
+
+logger = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.InvalidInput: status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -26,6 +32,8 @@ _SECRET_FIELDS = {"password", "refresh_token", "access_token", "token", "key", "
 _ECHO_LIMIT = 200  # characters of an offending string value echoed back
 # What FastAPI answers (400) when a body cannot be decoded at all, e.g. JSON nested too deep.
 _UNPARSABLE_BODY = "There was an error parsing the body"
+UNAVAILABLE = "Service temporarily unavailable"
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def _status_for(error: errors.DomainError) -> int:
@@ -104,7 +112,21 @@ async def _http_error_handler(request: Request, error: Exception) -> Response:
     return await http_exception_handler(request, error)
 
 
+async def _database_error_handler(_: Request, error: Exception) -> JSONResponse:
+    """A database that is down, frozen or overloaded is a 503 to retry, never a 500."""
+    if not database.is_unavailable(error):
+        raise error
+    logger.warning("database unavailable: %s", type(error).__name__, exc_info=error)
+    return JSONResponse(
+        {"detail": UNAVAILABLE},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
 def register_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.DomainError, _domain_error_handler)
+    for kind in (DBAPIError, PoolTimeoutError, OSError):
+        app.add_exception_handler(kind, _database_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(HTTPException, _http_error_handler)
