@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, api_keys, auth, health, simulation
+from app.api import admin, api_keys, audit, auth, health, simulation
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.config import APP_VERSION, Settings, get_settings
@@ -52,7 +52,11 @@ TAGS = [
         "description": "Monte Carlo simulations of a portfolio (API key on /api/v1, JWT on "
         "/simulations for the dashboard).",
     },
-    {"name": "admin", "description": "Usage analytics across all users (admin role)."},
+    {
+        "name": "admin",
+        "description": "Usage analytics, the audit trail and account status across all users "
+        "(admin role).",
+    },
     {"name": "health", "description": "Service information and health checks for load balancers."},
 ]
 
@@ -105,7 +109,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys.current_key_router)
     app.include_router(simulation.router)
     app.include_router(simulation.dashboard_router)
+    app.include_router(audit.router)
     app.include_router(admin.router)
+    app.include_router(audit.admin_router)
     mount_docs(app)
 
     # Added innermost first: a request meets security headers, request context, usage log,

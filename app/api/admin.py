@@ -1,9 +1,12 @@
-from fastapi import APIRouter
+from typing import Annotated
 
-from app.api.deps import AdminUser, UsageWindow
+from fastapi import APIRouter, Path
+
+from app.api.deps import AdminUser, ClientDep, UsageWindow
 from app.database import SessionDep
 from app.schemas.usage import UsageReport
-from app.services import usage
+from app.schemas.user import UserResponse
+from app.services import accounts, usage
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -18,3 +21,44 @@ async def all_usage(_: AdminUser, db: SessionDep, window: UsageWindow) -> UsageR
     """Every user's API calls in a time window: calls per user, time and errors per endpoint."""
     since, until = window
     return UsageReport(**await usage.usage_report(db, since=since, until=until))
+
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+_ACCOUNT_ERRORS = {
+    401: {"description": "Missing, invalid, expired or revoked token"},
+    403: {"description": "Not an admin"},
+    404: {"description": "No such user"},
+}
+
+
+@router.post(
+    "/users/{user_id}/disable",
+    response_model=UserResponse,
+    responses={**_ACCOUNT_ERRORS, 409: {"description": "Your own account"}},
+    summary="Disable an account",
+)
+async def disable_user(
+    user_id: UserId, admin: AdminUser, db: SessionDep, client: ClientDep
+) -> UserResponse:
+    """Disable an account: it can no longer sign in or use its API keys, and every session of
+    it ends at once (enabling it again revives none)."""
+    user = await accounts.set_status(
+        db, admin=admin, user_id=user_id, status="disabled", client=client
+    )
+    return UserResponse.model_validate(user)
+
+
+@router.post(
+    "/users/{user_id}/enable",
+    response_model=UserResponse,
+    responses=_ACCOUNT_ERRORS,
+    summary="Enable an account",
+)
+async def enable_user(
+    user_id: UserId, admin: AdminUser, db: SessionDep, client: ClientDep
+) -> UserResponse:
+    """Enable a disabled account again; its owner signs in anew."""
+    user = await accounts.set_status(
+        db, admin=admin, user_id=user_id, status="active", client=client
+    )
+    return UserResponse.model_validate(user)

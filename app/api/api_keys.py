@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentApiKey, CurrentUser, SettingsDep, UsageWindow
+from app.api.deps import ClientDep, CurrentApiKey, CurrentUser, SettingsDep, UsageWindow
 from app.config import Settings
 from app.database import SessionDep
 from app.models import ApiKey
@@ -45,10 +45,12 @@ def _described(key: ApiKey, settings: Settings) -> dict:
     responses=_CONFLICT,
 )
 async def generate(
-    body: ApiKeyCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    body: ApiKeyCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> ApiKeyCreated:
     """Create a key. The full key is in this response only: it is stored as a hash."""
-    issued = await api_keys.create_key(db, settings=settings, user_id=user.id, name=body.name)
+    issued = await api_keys.create_key(
+        db, settings=settings, user_id=user.id, name=body.name, client=client
+    )
     described = _described(issued.record, settings)
     del described["key_preview"]
     return ApiKeyCreated(**described, user_id=user.id, key=issued.plaintext)
@@ -77,9 +79,11 @@ async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> Api
     response_model=RevokeResponse,
     responses={404: {"description": "No such key of yours"}, **_CONFLICT},
 )
-async def revoke(body: RevokeRequest, user: CurrentUser, db: SessionDep) -> RevokeResponse:
+async def revoke(
+    body: RevokeRequest, user: CurrentUser, db: SessionDep, client: ClientDep
+) -> RevokeResponse:
     """Revoke a key; it stops working at once. At least two active keys must remain."""
-    key = await api_keys.revoke_key(db, user_id=user.id, key_id=body.api_key_id)
+    key = await api_keys.revoke_key(db, user_id=user.id, key_id=body.api_key_id, client=client)
     return RevokeResponse(api_key_id=key.id)
 
 

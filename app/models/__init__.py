@@ -2,6 +2,7 @@
 
 from app.models.api_call_log import ApiCallLog
 from app.models.api_key import ApiKey
+from app.models.audit_event import AuditEvent, AuditEventType
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.login_failure import LoginFailure
@@ -11,6 +12,8 @@ from app.models.user import User
 __all__ = [
     "ApiCallLog",
     "ApiKey",
+    "AuditEvent",
+    "AuditEventType",
     "AuthSession",
     "Base",
     "LoginFailure",

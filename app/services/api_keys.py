@@ -14,8 +14,10 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import ApiKey, User
+from app.models import ApiKey, AuditEventType, User
 from app.security import generate_api_key, sha256_hex
+from app.services import audit
+from app.services.clients import ClientInfo
 from app.services.errors import Conflict, NotAuthenticated, NotFound
 
 MIN_ACTIVE_API_KEYS = 2
@@ -68,7 +70,9 @@ async def active_key_limits(db: AsyncSession, *, settings: Settings, user_id: in
     }
 
 
-async def create_key(db: AsyncSession, *, settings: Settings, user_id: int, name: str) -> IssuedKey:
+async def create_key(
+    db: AsyncSession, *, settings: Settings, user_id: int, name: str, client: ClientInfo
+) -> IssuedKey:
     """A new key, unless the user already holds the maximum of active keys."""
     await _lock_owner(db, user_id)
     if await active_key_count(db, user_id=user_id) >= settings.MAX_ACTIVE_API_KEYS:
@@ -86,6 +90,15 @@ async def create_key(db: AsyncSession, *, settings: Settings, user_id: int, name
         expires_at=datetime.now(UTC) + timedelta(days=settings.API_KEY_EXPIRY_DAYS),
     )
     db.add(key)
+    await db.flush()
+    audit.record(
+        db,
+        AuditEventType.API_KEY_GENERATED,
+        client=client,
+        user_id=user_id,
+        object_type="api_key",
+        object_id=key.id,
+    )
     await db.commit()
     return IssuedKey(record=key, plaintext=plaintext)
 
@@ -97,7 +110,7 @@ async def list_keys(db: AsyncSession, *, user_id: int) -> list[ApiKey]:
     return list(result)
 
 
-async def revoke_key(db: AsyncSession, *, user_id: int, key_id: int) -> ApiKey:
+async def revoke_key(db: AsyncSession, *, user_id: int, key_id: int, client: ClientInfo) -> ApiKey:
     """Revoke one of the user's keys, unless that would leave fewer than two active keys."""
     await _lock_owner(db, user_id)
     key = await db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.user_id == user_id))
@@ -115,6 +128,14 @@ async def revoke_key(db: AsyncSession, *, user_id: int, key_id: int) -> ApiKey:
             )
     key.status = "revoked"
     key.revoked_at = now
+    audit.record(
+        db,
+        AuditEventType.API_KEY_REVOKED,
+        client=client,
+        user_id=user_id,
+        object_type="api_key",
+        object_id=key.id,
+    )
     await db.commit()
     return key
 

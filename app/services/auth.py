@@ -5,8 +5,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import User
-from app.services import login_guard, sessions
+from app.models import AuditEventType, User
+from app.services import audit, login_guard, sessions
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import NotAuthenticated
@@ -53,9 +53,15 @@ async def login(
             .values(password_hash=upgraded_hash, updated_at=User.updated_at)
         )
     tokens = sessions.open_session(db, settings=settings, user_id=user.id, client=client)
-    user_id = user.id
+    audit.record(
+        db,
+        AuditEventType.LOGIN_SUCCEEDED,
+        client=client,
+        user_id=user.id,
+        object_type="session",
+        object_id=tokens.session_id,
+    )
     await db.commit()
-    log_security_event("login_succeeded", client, user_id)
     return tokens
 
 

@@ -18,9 +18,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import LoginFailure
+from app.models import AuditEventType, LoginFailure
 from app.security import sha256_hex
-from app.services import sessions
+from app.services import audit, sessions
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import Locked
@@ -80,10 +80,10 @@ async def count_failure(
             failures.locked_until = now + window
             newly_locked = True
     locked_until = failures.locked_until
-    await db.commit()
-    log_security_event("login_failed", client, user_id)
+    audit.record(db, AuditEventType.LOGIN_FAILED, client=client, user_id=user_id)
     if newly_locked:
-        log_security_event("account_locked", client, user_id)
+        audit.record(db, AuditEventType.ACCOUNT_LOCKED, client=client, user_id=user_id)
+    await db.commit()
     if already_locked or newly_locked:
         raise _locked(locked_until)
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.models import AuthSession, RefreshToken, User
+from app.models import AuditEventType, AuthSession, RefreshToken, User
 from app.security import (
     InvalidToken,
     TokenClaims,
@@ -23,6 +23,7 @@ from app.security import (
     encode_token,
     sha256_hex,
 )
+from app.services import audit
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import NotAuthenticated
@@ -32,6 +33,7 @@ INVALID_TOKEN = "Could not validate credentials"
 
 @dataclass(frozen=True)
 class IssuedTokens:
+    session_id: uuid.UUID
     access_token: str
     access_expires_in: int
     refresh_token: str
@@ -84,6 +86,7 @@ def _issue_tokens(
         )
     )
     return IssuedTokens(
+        session_id=session_id,
         access_token=access_token,
         access_expires_in=int(access_lifetime.total_seconds()),
         refresh_token=refresh_token,
@@ -123,8 +126,15 @@ async def refresh_session(
     if stored.rotated_at is not None:
         session.revoked_at = now
         session.revoked_reason = "refresh_token_reuse"
+        audit.record(
+            db,
+            AuditEventType.REFRESH_TOKEN_REUSED,
+            client=client,
+            user_id=session.user_id,
+            object_type="session",
+            object_id=session.id,
+        )
         await db.commit()
-        log_security_event("refresh_token_reused", client, session.user_id)
         raise NotAuthenticated(INVALID_TOKEN)
 
     user = await db.get(User, session.user_id)
@@ -163,8 +173,15 @@ async def logout(db: AsyncSession, *, user: User, claims: TokenClaims, client: C
         .where(AuthSession.id == claims.session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=func.now(), revoked_reason="logout")
     )
+    audit.record(
+        db,
+        AuditEventType.LOGOUT,
+        client=client,
+        user_id=user.id,
+        object_type="session",
+        object_id=claims.session_id,
+    )
     await db.commit()
-    log_security_event("logout", client, user.id)
 
 
 async def has_signed_in_from(db: AsyncSession, *, email: str, network: str | None) -> bool:
