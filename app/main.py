@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, api_keys, audit, auth, health, simulation
+from app.api import admin, api_keys, audit, auth, health, sessions, simulation
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.config import APP_VERSION, Settings, get_settings
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(sessions.router)
     app.include_router(api_keys.router)
     app.include_router(api_keys.current_key_router)
     app.include_router(simulation.router)

@@ -22,6 +22,9 @@ class AuthSession(Base):
     client_network: Mapped[str | None] = mapped_column(String(49))
     user_agent: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_at_column()
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When its newest tokens expire: a session past it is over without being revoked.
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_reason: Mapped[str | None] = mapped_column(String(50))
 

@@ -1,4 +1,4 @@
-"""Login sessions and their tokens: open, refresh, authenticate, end.
+"""Login sessions and their tokens: open, refresh, authenticate, list, end.
 
 A login opens an `AuthSession`; its access and refresh tokens carry the session id, so revoking
 the session (logout, or a refresh token presented twice) ends every token of that login at once,
@@ -26,9 +26,11 @@ from app.security import (
 from app.services import audit
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
-from app.services.errors import NotAuthenticated
+from app.services.errors import NotAuthenticated, NotFound
 
 INVALID_TOKEN = "Could not validate credentials"
+# Using a session marks it at most once a minute: authentication stays a single read.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,11 @@ def open_session(
         user_agent=client.user_agent,
     )
     db.add(session)
-    return _issue_tokens(db, settings=settings, user_id=user_id, session_id=session.id)
+    return _issue_tokens(db, settings=settings, session=session)
 
 
-def _issue_tokens(
-    db: AsyncSession, *, settings: Settings, user_id: int, session_id: uuid.UUID
-) -> IssuedTokens:
+def _issue_tokens(db: AsyncSession, *, settings: Settings, session: AuthSession) -> IssuedTokens:
+    user_id, session_id = session.user_id, session.id
     secret = settings.jwt_secret()
     access_lifetime = timedelta(hours=settings.JWT_EXPIRATION_HOURS)
     refresh_lifetime = timedelta(days=settings.REFRESH_TOKEN_DAYS)
@@ -77,6 +78,8 @@ def _issue_tokens(
         lifetime=refresh_lifetime,
         algorithm=settings.JWT_ALGORITHM,
     )
+    session.last_used_at = datetime.now(UTC)
+    session.expires_at = refresh_claims.issued_at + max(access_lifetime, refresh_lifetime)
     db.add(
         RefreshToken(
             jti=refresh_claims.jti,
@@ -141,7 +144,7 @@ async def refresh_session(
     if user is None or user.status != "active":
         raise NotAuthenticated(INVALID_TOKEN)
     stored.rotated_at = now
-    tokens = _issue_tokens(db, settings=settings, user_id=user.id, session_id=session.id)
+    tokens = _issue_tokens(db, settings=settings, session=session)
     await db.commit()
     log_security_event("token_refreshed", client, user.id)
     return tokens
@@ -152,18 +155,82 @@ async def authenticate_access_token(
 ) -> tuple[User, TokenClaims]:
     """The active user behind a valid, unrevoked access token."""
     claims = _verified_claims(settings, token, "access")
-    user = await db.scalar(
-        select(User)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            User.id == claims.subject,
-            AuthSession.id == claims.session_id,
-            AuthSession.revoked_at.is_(None),
+    found = (
+        await db.execute(
+            select(User, AuthSession.last_used_at)
+            .join(AuthSession, AuthSession.user_id == User.id)
+            .where(
+                User.id == claims.subject,
+                AuthSession.id == claims.session_id,
+                AuthSession.revoked_at.is_(None),
+            )
         )
-    )
-    if user is None or user.status != "active":
+    ).one_or_none()
+    if found is None or found[0].status != "active":
         raise NotAuthenticated(INVALID_TOKEN)
+    user, last_used_at = found
+    if datetime.now(UTC) - last_used_at >= LAST_USED_RESOLUTION:
+        await db.execute(
+            update(AuthSession)
+            .where(AuthSession.id == claims.session_id)
+            .values(last_used_at=func.now())
+        )
+        await db.commit()
     return user, claims
+
+
+def _active(user_id: int) -> tuple:
+    return (
+        AuthSession.user_id == user_id,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > func.now(),
+    )
+
+
+async def list_sessions(db: AsyncSession, *, user_id: int) -> list[AuthSession]:
+    """The account's live sessions, the most recently used first."""
+    found = await db.scalars(
+        select(AuthSession)
+        .where(*_active(user_id))
+        .order_by(AuthSession.last_used_at.desc(), AuthSession.created_at.desc())
+    )
+    return list(found)
+
+
+async def revoke_sessions(
+    db: AsyncSession, *, user_id: int, reason: str, keep: uuid.UUID | None = None
+) -> int:
+    """Revoke every live session of the account but `keep`; the caller commits."""
+    kept = [] if keep is None else [AuthSession.id != keep]
+    result = await db.execute(
+        update(AuthSession)
+        .where(*_active(user_id), *kept)
+        .values(revoked_at=func.now(), revoked_reason=reason)
+    )
+    return result.rowcount
+
+
+async def end_session(
+    db: AsyncSession, *, user_id: int, session_id: uuid.UUID, client: ClientInfo
+) -> None:
+    """End one of the account's own live sessions (404 for any other): its tokens stop at once."""
+    ended = await db.scalar(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, *_active(user_id))
+        .values(revoked_at=func.now(), revoked_reason="ended_by_user")
+        .returning(AuthSession.id)
+    )
+    if ended is None:
+        raise NotFound("Session not found")
+    audit.record(
+        db,
+        AuditEventType.SESSION_ENDED,
+        client=client,
+        user_id=user_id,
+        object_type="session",
+        object_id=session_id,
+    )
+    await db.commit()
 
 
 async def logout(db: AsyncSession, *, user: User, claims: TokenClaims, client: ClientInfo) -> None:

@@ -1,0 +1,14 @@
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+
+class SessionResponse(BaseModel):
+    id: uuid.UUID
+    created_at: datetime = Field(description="When this sign-in happened.")
+    last_used_at: datetime = Field(description="Last use of its tokens, to the minute.")
+    expires_at: datetime = Field(description="When its newest tokens expire.")
+    ip: str | None = Field(description="Client address at sign-in.")
+    user_agent: str | None
+    current: bool = Field(description="True for the session of this request's token.")
