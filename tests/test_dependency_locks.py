@@ -79,7 +79,7 @@ def test_the_runtime_lock_has_no_test_tool_and_no_embedded_postgres() -> None:
 )
 def test_make_installs_only_hashed_locks(target: str, lock: str, tmp_path: Path) -> None:
     dry_run = subprocess.run(
-        ["make", "-n", target, f"VENV={tmp_path / 'venv'}"],  # noqa: S607
+        ["make", "-n", target, f"VENV={tmp_path / 'venv'}"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
