@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     REDIS_URL: str | None = Field(
         None, description="redis:// URL shares rate-limit counters across workers; unset = memory."
     )
+    REDIS_SOCKET_TIMEOUT_SECONDS: float = Field(
+        0.25, gt=0, description="Longest wait for Redis; past it limits count in worker memory."
+    )
+    RATE_LIMIT_FALLBACK_SECONDS: float = Field(
+        5.0, gt=0, description="How long limits stay in worker memory before Redis is retried."
+    )
     AUTH_RATE_LIMIT: str = Field("10/minute", description="Per IP on /auth/register.")
     LOGIN_RATE_LIMIT: str = Field("20/minute", description="Per IP on login, token and refresh.")
     API_RATE_LIMIT: str = Field("60/minute", description="Per API key on /api/v1/*.")

@@ -11,11 +11,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from app.api import admin, api_keys, audit, auth, health, sessions, simulation
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
+from app.api.rate_limit_docs import document_rate_limit_headers
 from app.config import APP_VERSION, Settings, get_settings
 from app.database import Database
 from app.engine import warm_up
 from app.logging_config import configure_logging
 from app.middleware.body_size import BodySizeLimitMiddleware
+from app.middleware.rate_limit_headers import RATE_LIMIT_HEADERS, RateLimitHeadersMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.usage_log import ApiUsageMiddleware
@@ -67,7 +69,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Starting the embedded PostgreSQL blocks for a moment: keep it off the event loop.
     database = await asyncio.to_thread(Database.from_settings, settings)
     app.state.database = database
-    app.state.rate_limiter = RateLimiter(settings.REDIS_URL)
+    app.state.rate_limiter = RateLimiter(
+        settings.REDIS_URL,
+        socket_timeout_seconds=settings.REDIS_SOCKET_TIMEOUT_SECONDS,
+        open_seconds=settings.RATE_LIMIT_FALLBACK_SECONDS,
+    )
     call_log_writer = CallLogWriter(database.sessionmaker)
     call_log_writer.start()
     app.state.call_log_writer = call_log_writer
@@ -114,9 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
     mount_docs(app)
+    document_rate_limit_headers(app)
 
     # Added innermost first: a request meets security headers, request context, usage log,
-    # CORS, then the body-size limit.
+    # CORS, the body-size limit, then the rate-limit headers.
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
     app.add_middleware(
         CORSMiddleware,
@@ -124,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials="*" not in settings.CORS_ORIGINS,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "Retry-After"],
+        expose_headers=["X-Request-ID", "Retry-After", *RATE_LIMIT_HEADERS],
     )
     app.add_middleware(ApiUsageMiddleware)
     app.add_middleware(RequestContextMiddleware)

@@ -11,15 +11,17 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from app.api.rate_limit_docs import counts_rate_limit
 from app.config import Settings
 from app.database import SessionDep
+from app.middleware.rate_limit_headers import RATE_LIMIT_QUOTA
 from app.middleware.usage_log import API_KEY_IDENTITY
 from app.models import ApiKey, User
 from app.security import TokenClaims
 from app.services import api_keys, sessions
 from app.services.clients import ClientInfo
 from app.services.errors import Forbidden, InvalidField, NotAuthenticated
-from app.services.rate_limit import RateLimiter
+from app.services.rate_limit import RateLimiter, RateLimitExceeded
 
 bearer_token = OAuth2PasswordBearer(
     tokenUrl="/auth/token",
@@ -78,11 +80,26 @@ async def get_current_user(authenticated: AuthenticatedDep) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+async def count_request(
+    request: Request, limiter: RateLimiter, limit: str, *identifiers: str
+) -> None:
+    """Count this request against `limit`; its response will carry the RateLimit-* headers."""
+    try:
+        quota = await limiter.hit(limit, *identifiers)
+    except RateLimitExceeded as exceeded:
+        setattr(request.state, RATE_LIMIT_QUOTA, exceeded.quota)
+        raise
+    setattr(request.state, RATE_LIMIT_QUOTA, quota)
+
+
 def limit_per_client_ip(setting: str, scope: str) -> object:
     """A dependency counting each request against the rate limit `setting` for the client's IP."""
 
-    async def check(settings: SettingsDep, limiter: RateLimiterDep, client: ClientDep) -> None:
-        await limiter.hit(getattr(settings, setting), scope, client.address)
+    @counts_rate_limit
+    async def check(
+        request: Request, settings: SettingsDep, limiter: RateLimiterDep, client: ClientDep
+    ) -> None:
+        await count_request(request, limiter, getattr(settings, setting), scope, client.address)
 
     return Depends(check)
 
@@ -102,6 +119,7 @@ api_key_header = APIKeyHeader(
 )
 
 
+@counts_rate_limit
 async def get_current_api_key(
     request: Request,
     db: SessionDep,
@@ -117,10 +135,12 @@ async def get_current_api_key(
     try:
         key = await api_keys.authenticate_key(db, settings=settings, presented=presented or "")
     except NotAuthenticated:
-        await limiter.hit(settings.API_RATE_LIMIT, "refused-api-key", client.ip or "unknown")
+        await count_request(
+            request, limiter, settings.API_RATE_LIMIT, "refused-api-key", client.ip or "unknown"
+        )
         raise
     setattr(request.state, API_KEY_IDENTITY, (key.id, key.user_id))
-    await limiter.hit(settings.API_RATE_LIMIT, "api-key", str(key.id))
+    await count_request(request, limiter, settings.API_RATE_LIMIT, "api-key", str(key.id))
     return key
 
 

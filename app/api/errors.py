@@ -12,7 +12,9 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from app import database
+from app.middleware.rate_limit_headers import quota_headers
 from app.services import errors
+from app.services.rate_limit import RateLimitExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if error.retry_after_seconds is not None:
         headers["Retry-After"] = str(max(1, math.ceil(error.retry_after_seconds)))
+    if isinstance(error, RateLimitExceeded):  # its own quota, whichever limit was reached
+        headers |= quota_headers(error.quota)
     if code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = "Bearer"
     detail: object = error.message

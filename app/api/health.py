@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response, status
@@ -5,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from app.config import APP_VERSION
 from app.database import Database
 from app.schemas.health import HealthResponse, ServiceInfo
+from app.services.rate_limit import RateLimiter
 
 router = APIRouter(tags=["health"])
 
@@ -28,9 +30,16 @@ async def service_info(request: Request) -> ServiceInfo:
     "/api/v1/health", response_model=HealthResponse, responses=_UNHEALTHY, summary="Health check"
 )
 async def health(request: Request, response: Response) -> HealthResponse:
-    """Answers 200 when the database answers a query, 503 `unhealthy` when it does not."""
+    """Answers 200 when the database answers a query, 503 `unhealthy` when it does not.
+
+    `rate_limiter` is `degraded` while Redis does not answer: limits are then counted in each
+    worker's memory (still enforced, per worker), and the service stays healthy.
+    """
     database: Database = request.app.state.database
-    database_ok = await database.is_reachable()
+    limiter: RateLimiter = request.app.state.rate_limiter
+    database_ok, shared_limits = await asyncio.gather(
+        database.is_reachable(), limiter.check_shared_storage()
+    )
     if not database_ok:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return HealthResponse(
@@ -41,5 +50,6 @@ async def health(request: Request, response: Response) -> HealthResponse:
         components={
             "api": "operational",
             "database": "operational" if database_ok else "unavailable",
+            "rate_limiter": "operational" if shared_limits else "degraded",
         },
     )

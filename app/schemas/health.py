@@ -9,6 +9,7 @@ ComponentStatus = Literal["operational", "unavailable"]
 class HealthComponents(BaseModel):
     api: ComponentStatus
     database: ComponentStatus
+    rate_limiter: Literal["operational", "degraded"]
 
 
 class HealthResponse(BaseModel):

@@ -19,7 +19,11 @@ async def test_health_reports_a_real_database_query(client: httpx.AsyncClient) -
         assert body["status"] == "healthy"
         assert body["service"] == "Monte Carlo Simulation"
         assert body["version"] == "1.0.0"
-        assert body["components"] == {"api": "operational", "database": "operational"}
+        assert body["components"] == {
+            "api": "operational",
+            "database": "operational",
+            "rate_limiter": "operational",
+        }
         assert body["timestamp"]
 
 
