@@ -42,6 +42,7 @@ def simulate_paths(
     months: int,
     rebalance_every: int,
     return_shift: float,
+    downside_target: float,
     block_size: int,
     sample_values: np.ndarray,
     band_values: np.ndarray,
@@ -50,6 +51,7 @@ def simulate_paths(
     max_drawdowns: np.ndarray,
     sum_dev: np.ndarray,
     sum_dev_sq: np.ndarray,
+    sum_shortfall_sq: np.ndarray,
     return_months: np.ndarray,
     num_threads: int,
 ) -> None:
@@ -60,7 +62,8 @@ def simulate_paths(
     month-t normals (philox.fill_month_normals); holdings are reset to weights * start every
     `rebalance_every` months (NEVER: at t = 0 only), otherwise contributions are added by weight
     and withdrawals taken pro rata. The time-weighted index moves by V_end / start on live months.
-    Outputs are written in place; per-path sums are of (monthly return - return_shift).
+    Outputs are written in place; per-path sums are of (monthly return - return_shift) and of
+    min(monthly return - downside_target, 0)**2, over live months.
     num_threads is numba.get_num_threads() (read outside: inside it would defeat the disk cache).
     """
     num_paths = final_values.shape[0]
@@ -69,6 +72,7 @@ def simulate_paths(
     num_samples = sample_values.shape[0]
     num_band = band_values.shape[1]
     monthly = rebalance_every == 1
+    hurdle = 1.0 + downside_target
     num_blocks = (num_paths + block_size - 1) // block_size
     # Blocks are claimed one at a time from a shared counter (OpenMP's static split would leave
     # a core idle whenever the other one is slowed by another process or request).
@@ -93,6 +97,7 @@ def simulate_paths(
             min_ratio = np.ones(count)
             dev = np.zeros(count)
             dev_sq = np.zeros(count)
+            shortfall_sq = np.zeros(count)
             live_months = np.zeros(count)
             keep_sample = max(0, min(count, num_samples - first))
             keep_band = max(0, min(count, num_band - first))
@@ -171,6 +176,10 @@ def simulate_paths(
                     d = (factor - 1.0) - return_shift if alive else 0.0
                     dev[p] = dev[p] + d
                     dev_sq[p] = dev_sq[p] + d * d
+                    # A month without money has factor 1 and hurdle 1, so no shortfall; choosing
+                    # the hurdle (not the result) keeps vector lanes and remainder bit-identical.
+                    shortfall = min(factor - (hurdle if alive else 1.0), 0.0)
+                    shortfall_sq[p] = shortfall_sq[p] + shortfall * shortfall
                     live_months[p] = live_months[p] + (1.0 if alive else 0.0)
                     value[p] = end
                 for p in range(keep_sample):
@@ -184,4 +193,5 @@ def simulate_paths(
                 max_drawdowns[first + p] = 1.0 - min_ratio[p]
                 sum_dev[first + p] = dev[p]
                 sum_dev_sq[first + p] = dev_sq[p]
+                sum_shortfall_sq[first + p] = shortfall_sq[p]
                 return_months[first + p] = live_months[p]

@@ -2,7 +2,9 @@
 
 Model (monthly steps, dt = 1/12): asset i's gross monthly return is
 exp((mu_i - sigma_i**2 / 2) dt + sigma_i sqrt(dt) Z_i) with Z ~ N(0, C); the contribution c is
-added at the start of each month, before that month's return.
+added at the start of each month, before that month's return. Per path it returns the final
+value, the time-weighted index's drawdown, CAGR and monthly-return moments (Sharpe and Sortino
+inputs: the downside is measured below the monthly risk-free rate, risk_free_rate / 12).
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class SimulationInputs:
     seed: int | None = None
     rebalancing: str = "monthly"
     sample_paths: int = 100
+    risk_free_rate: float = 0.0  # annual; the Sortino downside is measured below it / 12
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class SimulationOutput:
     max_drawdowns: np.ndarray
     annualized_returns: np.ndarray
     annualized_volatilities: np.ndarray
+    mean_monthly_returns: np.ndarray
+    annualized_downside_deviations: np.ndarray  # sqrt(12 x mean of min(r - r_f / 12, 0)^2)
     depleted: np.ndarray
     sample_paths: np.ndarray
     percentile_bands: np.ndarray
@@ -72,6 +77,7 @@ class SimulationOutput:
     monthly_contribution: float
     months: int
     return_months: np.ndarray  # months each path had money invested (its returns' count)
+    risk_free_rate: float
 
 
 def correlation_factor(correlation: np.ndarray) -> np.ndarray:
@@ -136,7 +142,7 @@ def validate(inputs: SimulationInputs) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if np.asarray(inputs.correlation).shape != (n, n):
         raise InvalidCorrelationError(f"correlation must have shape ({n}, {n})")
     factor = correlation_factor(inputs.correlation)
-    for name in ("initial_investment", "monthly_contribution"):
+    for name in ("initial_investment", "monthly_contribution", "risk_free_rate"):
         if not np.isfinite(getattr(inputs, name)):
             raise ValueError(f"{name} must be finite")
     if inputs.initial_investment < 0.0:
@@ -184,6 +190,7 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
     max_drawdowns = np.empty(num_paths)
     sum_dev = np.empty(num_paths)
     sum_dev_sq = np.empty(num_paths)
+    sum_shortfall_sq = np.empty(num_paths)
     return_months = np.empty(num_paths)
     simulate_paths(
         k0,
@@ -196,6 +203,7 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         months,
         REBALANCING_INTERVALS[inputs.rebalancing],
         return_shift,
+        float(inputs.risk_free_rate) / 12.0,
         int(block_size),
         sample_values,
         band_values,
@@ -204,6 +212,7 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         max_drawdowns,
         sum_dev,
         sum_dev_sq,
+        sum_shortfall_sq,
         return_months,
         numba.get_num_threads(),
     )
@@ -216,14 +225,22 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         annualized_vols = np.where(
             return_months > 1, np.sqrt(12.0 * np.maximum(variance, 0.0)), np.nan
         )
+        mean_monthly_returns = np.where(
+            return_months > 0, return_shift + sum_dev / return_months, np.nan
+        )
+        downside_deviations = np.where(
+            return_months > 0, np.sqrt(12.0 * sum_shortfall_sq / return_months), np.nan
+        )
     return SimulationOutput(
         seed=seed,
         final_values=final_values,
         max_drawdowns=max_drawdowns,
         annualized_returns=annualized_returns,
         annualized_volatilities=annualized_vols,
-        # Only a withdrawal can empty a path (growth factors are positive).
-        depleted=(final_values <= 0.0) & (inputs.monthly_contribution < 0.0),
+        mean_monthly_returns=mean_monthly_returns,
+        annualized_downside_deviations=downside_deviations,
+        # A withdrawal, or a value that underflowed to 0: either way the path holds nothing.
+        depleted=final_values <= 0.0,
         sample_paths=sample_values,
         percentile_bands=percentile_rows(band_values, quantiles),
         band_paths_used=band_paths,
@@ -232,4 +249,5 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         monthly_contribution=float(inputs.monthly_contribution),
         months=months,
         return_months=return_months,
+        risk_free_rate=float(inputs.risk_free_rate),
     )

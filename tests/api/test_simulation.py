@@ -54,23 +54,22 @@ async def test_the_spec_example_returns_every_field(api) -> None:
         results["probabilities"],
     )
     assert results["total_invested"] == 1_000_000 + 120 * 50_000
-    ordered = [
-        stats["min"],
-        stats["percentile_5"],
-        stats["percentile_25"],
-        stats["median"],
-        stats["percentile_75"],
-        stats["percentile_95"],
-        stats["max"],
-    ]
+    ordered = [stats["min"]] + [stats[f"percentile_{q}"] for q in (5, 10, 25)] + [stats["median"]]
+    ordered += [stats[f"percentile_{q}"] for q in (75, 90, 95)] + [stats["max"]]
     assert ordered == sorted(ordered)
     assert stats["min"] <= stats["mean"] <= stats["max"] and stats["std_dev"] > 0
     assert risk["var_99"] <= risk["var_95"]
     assert risk["cvar_95"] <= risk["var_95"]
     assert risk["var_95"] == stats["percentile_5"]
+    assert risk["var_95_relative"] == stats["mean"] - risk["var_95"]
+    assert risk["var_99_relative"] == stats["mean"] - risk["var_99"]
     assert 0 <= risk["max_drawdown_pct"] <= 100
-    assert isinstance(risk["sharpe_ratio"], float)
-    for name in ("loss", "positive_return", "doubling", "depletion"):
+    assert 0 < risk["sharpe_ratio_geometric"] < risk["sharpe_ratio"] < risk["sortino_ratio"]
+    cagr = results["annualized_return"]
+    spread = [cagr[f"percentile_{q}"] for q in (5, 10, 25)] + [cagr["median"]]
+    spread += [cagr[f"percentile_{q}"] for q in (75, 90, 95)]
+    assert spread == sorted(spread) and spread[0] < cagr["mean"] < spread[-1]
+    for name in ("loss", "positive_return", "doubling", "depletion", "cagr_below_risk_free"):
         assert 0 <= chances[name] <= 1
     assert chances["loss"] + chances["positive_return"] == pytest.approx(1)
 
@@ -90,7 +89,7 @@ async def test_the_spec_example_returns_every_field(api) -> None:
     assert parameters["num_simulations"] == 10_000
     assert [a["return_source"] for a in body["inputs"]["assets"]] == ["assumptions"] * 2
     assert len(body["inputs"]["correlation"]) == 2
-    assert "var_95" in body["definitions"]
+    assert {"var_95", "sortino_ratio", "annualized_return"} <= body["definitions"].keys()
     assert "real" not in results
 
 

@@ -211,7 +211,7 @@ def test_bad_inputs_raise_value_error(overrides):
 
 
 def test_same_seed_is_bit_identical_across_thread_counts_and_block_sizes():
-    inputs = replace(THREE_ASSETS, num_paths=3_001, rebalancing="quarterly")
+    inputs = replace(THREE_ASSETS, num_paths=3_001, rebalancing="quarterly", risk_free_rate=0.03)
     original = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -227,6 +227,9 @@ def test_same_seed_is_bit_identical_across_thread_counts_and_block_sizes():
             "max_drawdowns",
             "annualized_returns",
             "annualized_volatilities",
+            "mean_monthly_returns",
+            "annualized_downside_deviations",
+            "return_months",
             "depleted",
             "sample_paths",
             "percentile_bands",
@@ -299,3 +302,12 @@ def test_risky_withdrawals_deplete_some_paths_and_they_stay_empty():
     after = np.arange(paths.shape[1]) >= first_zero[:, None]
     assert np.all(paths[after] == 0.0)
     assert np.all(output.final_values[~output.depleted] > 0.0)
+
+
+def test_a_value_that_underflows_to_zero_counts_as_depleted():
+    inputs = one_asset(0.0, 5.0, years=100, monthly_contribution=0.0, num_paths=256)
+    output = run_simulation(inputs)
+    emptied = output.final_values == 0.0
+    assert emptied.mean() > 0.5
+    assert np.array_equal(output.depleted, emptied)
+    assert np.all(output.return_months[emptied] < 1200)
