@@ -2,7 +2,9 @@
 
 import json
 import math
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -300,3 +302,21 @@ def test_std_dev_of_a_single_path_is_undefined():
     assert metrics["real"]["final_value_stats"]["std_dev"] is None
     assert metrics["final_value_stats"]["percentile_10"] == metrics["final_value_stats"]["max"]
 
+
+def test_the_engine_doc_quotes_the_drawdown_the_engine_gives_for_the_spec_example():
+    doc = (Path(__file__).parents[2] / "docs" / "engine.md").read_text()
+    quoted = re.search(r"spec example (?:gives )?([0-9]+\.[0-9])", doc)
+    spec_example = SimulationInputs(
+        weights=np.array([0.6, 0.4]),
+        annual_returns=np.array([0.08, 0.04]),
+        annual_volatilities=np.array([0.16, 0.06]),
+        correlation=np.array([[1.0, 0.1], [0.1, 1.0]]),
+        initial_investment=1_000_000.0,
+        monthly_contribution=50_000.0,
+        years=10,
+        num_paths=10_000,
+        seed=42,
+        risk_free_rate=0.02,
+    )
+    drawdown = metrics_of(spec_example)["risk_metrics"]["max_drawdown_pct"]
+    assert quoted is not None and float(quoted.group(1)) == round(drawdown, 1)
