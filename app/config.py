@@ -114,6 +114,16 @@ class Settings(BaseSettings):
     SIMULATION_QUEUE_SECONDS: float = Field(
         5.0, ge=0, description="Longest wait for a simulation slot before 503."
     )
+    SIMULATION_SLOTS_PER_ACCOUNT: int | None = Field(
+        None,
+        ge=1,
+        description="Slots one account may hold at once per worker (default: all but one).",
+    )
+    SIMULATION_BUDGET_PATH_MONTHS: int = Field(
+        6_000_000_000,
+        ge=1,
+        description="Path-months (paths x 12 x years) one account may run per minute; then 429.",
+    )
 
     @field_validator("CORS_ORIGINS", mode="before")
     @classmethod

@@ -84,7 +84,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     threading_layer = await asyncio.to_thread(warm_up)
     logger.info("engine ready", extra={"numba_threading_layer": threading_layer})
     app.state.simulation_slots = SimulationSlots(
-        settings.SIMULATION_MAX_CONCURRENCY, settings.SIMULATION_QUEUE_SECONDS
+        settings.SIMULATION_MAX_CONCURRENCY,
+        settings.SIMULATION_QUEUE_SECONDS,
+        per_account=settings.SIMULATION_SLOTS_PER_ACCOUNT,
+        limiter=app.state.rate_limiter,
+        path_months_per_minute=settings.SIMULATION_BUDGET_PATH_MONTHS,
     )
     try:
         yield

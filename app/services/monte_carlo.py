@@ -159,7 +159,12 @@ async def simulate_and_save(
     )
     try:
         computed = await slots.run(
-            _compute, inputs, parameters.risk_free_rate, parameters.inflation_rate
+            _compute,
+            inputs,
+            parameters.risk_free_rate,
+            parameters.inflation_rate,
+            account=user_id,
+            path_months=num_paths * 12 * parameters.time_horizon_years,
         )
     except ValueError as error:  # the engine's own checks; the schema should catch these first
         raise InvalidInput(str(error)) from error
