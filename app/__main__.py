@@ -25,6 +25,7 @@ from app.database import (
     stop_embedded_postgres,
 )
 from app.logging_config import configure_logging
+from app.observability.metrics_dir import worker_metrics_dir
 
 
 def migrate() -> None:
@@ -45,14 +46,15 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     if workers > 1:
         compile_engine()
     try:
-        uvicorn.run(
-            "app.main:app",
-            host=host,
-            port=port,
-            workers=workers,
-            log_config=None,
-            proxy_headers=True,
-        )
+        with worker_metrics_dir():  # /metrics then adds up every worker's files
+            uvicorn.run(
+                "app.main:app",
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,
+                proxy_headers=True,
+            )
     finally:
         stop_embedded_postgres(embedded_data_dir(settings))
 

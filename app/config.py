@@ -125,6 +125,13 @@ class Settings(BaseSettings):
         description="Path-months (paths x 12 x years) one account may run per minute; then 429.",
     )
 
+    METRICS_TOKEN: SecretStr | None = Field(
+        None, description="Bearer token for GET /metrics; unset = loopback clients only."
+    )
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = Field(
+        None, description="OTLP/HTTP collector URL for traces; unset = tracing off, not loaded."
+    )
+
     @field_validator("CORS_ORIGINS", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

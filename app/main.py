@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import admin, api_keys, audit, auth, health, sessions, simulation
+from app.api import metrics as metrics_api
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.api.rate_limit_docs import document_rate_limit_headers
@@ -21,6 +22,8 @@ from app.middleware.rate_limit_headers import RATE_LIMIT_HEADERS, RateLimitHeade
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.security_headers import SecurityHeadersMiddleware
 from app.middleware.usage_log import ApiUsageMiddleware
+from app.observability.lifecycle import observability_stopped, observe_database
+from app.observability.tracing import fastapi_telemetry
 from app.security import password_hasher
 from app.services.capacity import SimulationSlots
 from app.services.hashing import run_hashing
@@ -69,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Starting the embedded PostgreSQL blocks for a moment: keep it off the event loop.
     database = await asyncio.to_thread(Database.from_settings, settings)
     app.state.database = database
+    observe_database(database.engine)
     app.state.rate_limiter = RateLimiter(
         settings.REDIS_URL,
         socket_timeout_seconds=settings.REDIS_SOCKET_TIMEOUT_SECONDS,
@@ -95,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await call_log_writer.close()
         await database.dispose()
+        observability_stopped()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -109,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=fastapi_telemetry(settings),
     )
     app.state.settings = settings
 
@@ -123,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
+    app.include_router(metrics_api.router)
     mount_docs(app)
     document_rate_limit_headers(app)
 

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logging_config import request_id_var
+from app.observability.metrics import observe_request
 
 access_logger = logging.getLogger("app.access")
 error_logger = logging.getLogger("app.errors")
@@ -74,4 +75,5 @@ class RequestContextMiddleware:
                     "client_ip": client[0] if client else None,
                 },
             )
+            observe_request(scope, status_code, time.perf_counter() - started)
             request_id_var.reset(token)

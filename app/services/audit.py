@@ -11,12 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AuditEvent, AuditEventType
+from app.observability.metrics import observe_security_event
 from app.services.clients import ClientInfo
 
 security_log = logging.getLogger("app.security")
 
 
 def log_security_event(event: str, client: ClientInfo, user_id: int | None = None) -> None:
+    observe_security_event(event)
     security_log.info(
         event,
         extra={

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import anyio
 
+from app.observability import metrics
 from app.services.errors import TooManyRequests, Unavailable
 from app.services.rate_limit import RateLimiter, RateLimitExceeded
 
@@ -38,6 +39,7 @@ class SimulationSlots:
         self.capacity = capacity
         self.per_account = min(capacity, per_account or max(1, capacity - 1))
         self.max_wait_seconds = max_wait_seconds
+        metrics.SIMULATION_SLOTS.set(capacity)
         self._limiter = limiter
         self._budget = path_months_per_minute
         self._in_use = 0
@@ -57,7 +59,8 @@ class SimulationSlots:
         await self._charge(account, path_months)
         await self._acquire(account)
         try:
-            return await anyio.to_thread.run_sync(function, *args)
+            with metrics.SIMULATION_SLOTS_IN_USE.track_inprogress():
+                return await anyio.to_thread.run_sync(function, *args)
         finally:
             self._release(account)
 
@@ -99,6 +102,7 @@ class SimulationSlots:
                 self._forget(account, granted)
             if isinstance(stopped, asyncio.CancelledError):
                 raise
+            metrics.SIMULATION_SLOTS_BUSY.inc()
             raise Unavailable(
                 "All simulation slots you may use are busy; retry shortly",
                 retry_after_seconds=max(1.0, self.max_wait_seconds),

@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.engine import SimulationInputs, SimulationOutput, compute_metrics, run_simulation
 from app.models import Simulation
+from app.observability.metrics import observe_simulation
+from app.observability.tracing import traced
 from app.schemas.simulation import SimulationRequest
 from app.services.capacity import SimulationSlots
 from app.services.errors import InvalidField, InvalidInput, NotFound
@@ -58,6 +60,7 @@ class _Computed:
     seconds: float
 
 
+@traced("engine.simulate")
 def _compute(inputs: SimulationInputs, risk_free_rate: float, inflation_rate: float) -> _Computed:
     started = time.perf_counter()
     output = run_simulation(inputs)
@@ -168,6 +171,7 @@ async def simulate_and_save(
         )
     except ValueError as error:  # the engine's own checks; the schema should catch these first
         raise InvalidInput(str(error)) from error
+    observe_simulation(seconds=computed.seconds, paths=num_paths)
     simulation = Simulation(
         user_id=user_id,
         api_key_id=api_key_id,

@@ -10,6 +10,7 @@ from sqlalchemy import Integer, and_, case, cast, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import ApiCallLog, ApiKey, User
+from app.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ class CallLogWriter:
     def record(self, call: ApiCall) -> None:
         if len(self._pending) >= self.MAX_PENDING:
             logger.error("API call log backlog full: dropped the oldest row")
+            metrics.CALL_LOG_DROPPED.labels("backlog_full").inc()
             del self._pending[0]
         self._pending.append(call)
+        metrics.CALL_LOG_PENDING.set(len(self._pending))
         self._arrived.set()
 
     async def _run(self) -> None:
@@ -85,8 +88,10 @@ class CallLogWriter:
                     self._pending[:0] = unwritten
                     self._pause = min(self._pause * 2, self.MAX_RETRY_SECONDS)
                     self._arrived.set()
-                    return
-            self._pause = self.QUIET_SECONDS
+                    break
+            else:
+                self._pause = self.QUIET_SECONDS
+            metrics.CALL_LOG_PENDING.set(len(self._pending))
 
     async def _write(self, batch: list[ApiCall]) -> list[ApiCall]:
         """Insert what the database accepts; return the calls to retry when it is unreachable."""
@@ -97,11 +102,13 @@ class CallLogWriter:
                     await db.execute(insert(ApiCallLog), rows)
             return []
         except Exception:
+            metrics.CALL_LOG_FLUSH_FAILURES.inc()
             if not await self._database_answers():
                 logger.warning("database unreachable: %d API call logs kept", len(batch))
                 return batch
             if len(batch) == 1:
                 logger.exception("the database refused an API call log; dropped: %s", batch[0])
+                metrics.CALL_LOG_DROPPED.labels("refused").inc()
                 return []
         middle = len(batch) // 2  # the database answers, so a row is bad: find it by halves
         unwritten = await self._write(batch[:middle])
@@ -126,6 +133,7 @@ class CallLogWriter:
             logger.error(
                 "shutdown with the database unreachable: %d API call logs lost", len(self._pending)
             )
+            metrics.CALL_LOG_DROPPED.labels("shutdown").inc(len(self._pending))
 
 
 async def _resolve_keys(db: AsyncSession, batch: list[ApiCall]) -> list[dict]:
