@@ -5,12 +5,13 @@ from prometheus_client.parser import text_string_to_metric_families
 
 
 def sample(exposition: str, name: str, **labels: str) -> float:
-    """The value of the sample `name` whose labels include `labels` (0 when absent)."""
-    for family in text_string_to_metric_families(exposition):
-        for found in family.samples:
-            if found.name == name and labels.items() <= found.labels.items():
-                return found.value
-    return 0.0
+    """The sum of the samples `name` whose labels include `labels` (0 if none), as PromQL sums."""
+    return sum(
+        found.value
+        for family in text_string_to_metric_families(exposition)
+        for found in family.samples
+        if found.name == name and labels.items() <= found.labels.items()
+    )
 
 
 def series_names(exposition: str) -> set[str]:

@@ -76,15 +76,17 @@ async def test_a_simulation_is_one_trace_with_sql_redis_and_engine_spans(
 
 
 def test_no_tracing_code_loads_when_no_endpoint_is_set() -> None:
-    # FastAPI itself imports the OpenTelemetry API (a no-op until a provider is installed).
+    # FastAPI imports the OpenTelemetry API, and redis-py the SDK's metrics module, whenever
+    # they are installed; neither does anything until a provider is set.
     probe = (
         "import sys\n"
+        "from opentelemetry import trace\n"
         "from app.main import create_app\n"
         "create_app()\n"
-        "kinds = ('opentelemetry.sdk', 'opentelemetry.exporter', 'opentelemetry.instrumentation')\n"
+        "kinds = ('opentelemetry.sdk.trace', 'opentelemetry.exporter', 'opentelemetry.instr')\n"
         "loaded = sorted(name for name in sys.modules if name.startswith(kinds))\n"
-        "print(loaded)\n"
-        "sys.exit(1 if loaded else 0)\n"
+        "assert not loaded, loaded\n"
+        "assert type(trace.get_tracer_provider()).__name__ == 'ProxyTracerProvider'\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     result = subprocess.run(
