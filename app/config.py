@@ -124,6 +124,15 @@ class Settings(BaseSettings):
         ge=1,
         description="Path-months (paths x 12 x years) one account may run per minute; then 429.",
     )
+    CHART_MAX_CONCURRENCY: int = Field(
+        2, ge=1, description="Chart images rendered at once per worker (in worker threads)."
+    )
+    CHART_QUEUE_SECONDS: float = Field(
+        5.0, ge=0, description="Longest wait for a chart rendering slot before 503."
+    )
+    CHART_CACHE_SECONDS: int = Field(
+        3600, ge=0, description="max-age of chart images in the caller's (private) cache."
+    )
 
     METRICS_TOKEN: SecretStr | None = Field(
         None, description="Bearer token for GET /metrics; unset = loopback clients only."

@@ -8,11 +8,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, api_keys, audit, auth, health, sessions, simulation
+from app.api import admin, api_keys, audit, auth, charts, health, sessions, simulation
 from app.api import metrics as metrics_api
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.api.rate_limit_docs import document_rate_limit_headers
+from app.charts import warm_up as warm_up_charts
 from app.config import APP_VERSION, Settings, get_settings
 from app.database import Database
 from app.engine import warm_up
@@ -94,6 +95,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         limiter=app.state.rate_limiter,
         path_months_per_minute=settings.SIMULATION_BUDGET_PATH_MONTHS,
     )
+    await asyncio.to_thread(warm_up_charts)
+    app.state.chart_slots = SimulationSlots(
+        settings.CHART_MAX_CONCURRENCY, settings.CHART_QUEUE_SECONDS
+    )
     try:
         yield
     finally:
@@ -127,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(simulation.router)
     app.include_router(simulation.dashboard_router)
     app.include_router(audit.router)
+    app.include_router(charts.router)
+    app.include_router(charts.dashboard_router)
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
     app.include_router(metrics_api.router)

@@ -33,8 +33,9 @@ class SecurityHeadersMiddleware:
                 headers["Referrer-Policy"] = "no-referrer"
                 headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
                 if not cacheable:
-                    # Tokens, keys and results are per user: no cache may keep them.
-                    headers["Cache-Control"] = "no-store"
+                    # Tokens, keys and results are per user: no cache may keep them, unless
+                    # the route says how (chart images: private, with an ETag).
+                    headers.setdefault("Cache-Control", "no-store")
                 if self.hsts:
                     headers["Strict-Transport-Security"] = HSTS
             await send(message)

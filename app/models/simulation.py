@@ -22,5 +22,7 @@ class Simulation(Base):
     summary: Mapped[dict] = mapped_column(JSONB)
     percentile_bands: Mapped[dict] = mapped_column(JSONB)
     sample_paths: Mapped[list] = mapped_column(JSONB)
+    # Counts of final values per bin (engine.histogram); NULL for runs saved before it was kept.
+    final_value_histogram: Mapped[dict | None] = mapped_column(JSONB)
     execution_time_seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = created_at_column()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.engine import SimulationInputs, SimulationOutput, compute_metrics, run_simulation
+from app.engine.histogram import final_value_histogram
 from app.models import Simulation
 from app.observability.metrics import observe_simulation
 from app.observability.tracing import traced
@@ -57,6 +58,7 @@ DEFINITIONS = {
 class _Computed:
     output: SimulationOutput
     metrics: dict
+    histogram: dict
     seconds: float
 
 
@@ -67,7 +69,8 @@ def _compute(inputs: SimulationInputs, risk_free_rate: float, inflation_rate: fl
     metrics = compute_metrics(
         output, risk_free_rate=risk_free_rate, inflation_rate=inflation_rate, years=inputs.years
     )
-    return _Computed(output, metrics, time.perf_counter() - started)
+    histogram = final_value_histogram(output.final_values)
+    return _Computed(output, metrics, histogram, time.perf_counter() - started)
 
 
 def _cents(values: np.ndarray) -> list:
@@ -179,6 +182,7 @@ async def simulate_and_save(
         summary=computed.metrics,
         percentile_bands=_percentile_bands(computed.output),
         sample_paths=_cents(computed.output.sample_paths),
+        final_value_histogram=computed.histogram,
         execution_time_seconds=round(computed.seconds, 6),
     )
     await _save_with_new_id(db, simulation)

@@ -1,0 +1,88 @@
+"""The chart data a saved run turns into: money invested, today's money, names, ETags."""
+
+import numpy as np
+import pytest
+
+from app.schemas.chart import ChartQuery
+from app.services.charts import chart_etag, etag_matches, fan_data, portfolio_name
+
+
+def saved_inputs(inflation_rate: float, contribution: float = 100.0) -> dict:
+    return {
+        "parameters": {
+            "initial_investment": 1000.0,
+            "monthly_contribution": contribution,
+            "time_horizon_years": 2,
+            "inflation_rate": inflation_rate,
+        },
+        "assets": [{"ticker": "A", "weight": 0.5}, {"ticker": "B", "weight": 0.5}],
+    }
+
+
+def bands(months: int = 24) -> dict:
+    line = np.linspace(1000.0, 4000.0, months + 1)
+    return {f"p{p}": (line * p / 50).tolist() for p in (5, 25, 50, 75, 95)}
+
+
+def test_money_invested_grows_by_each_contribution() -> None:
+    data = fan_data(saved_inputs(0.0), bands(), [], real=False)
+    assert data.invested[0] == 1000.0 and data.invested[1] == 1100.0
+    assert data.invested[-1] == 1000.0 + 24 * 100.0
+    assert data.sample_paths.shape == (0, 25)
+
+
+def test_today_s_money_deflates_each_month_by_its_own_time() -> None:
+    inflation = 0.06
+    nominal = fan_data(saved_inputs(inflation), bands(), [bands()["p50"]], real=False)
+    real = fan_data(saved_inputs(inflation), bands(), [bands()["p50"]], real=True)
+    deflator = (1 + inflation) ** (np.arange(25) / 12)
+    np.testing.assert_allclose(real.p50, nominal.p50 / deflator)
+    np.testing.assert_allclose(real.sample_paths[0], nominal.sample_paths[0] / deflator)
+    # The engine's closed form for the final month: initial + sum_k c (1 + i) ** (-k / 12).
+    expected = 1000.0 + sum(100.0 * (1 + inflation) ** (-k / 12) for k in range(24))
+    assert real.invested[-1] == pytest.approx(expected)
+
+
+def test_withdrawals_lower_the_money_invested() -> None:
+    data = fan_data(saved_inputs(0.0, contribution=-50.0), bands(), [], real=False)
+    assert data.invested[-1] == 1000.0 - 24 * 50.0
+
+
+def test_a_long_portfolio_names_its_first_assets_and_counts_the_rest() -> None:
+    assets = [{"ticker": f"T{n}", "weight": 0.1} for n in range(10)]
+    assert portfolio_name(assets) == "10% T0 · 10% T1 · 10% T2 · 7 more"
+    assert portfolio_name([{"ticker": "X", "weight": 1 / 3}]) == "33.33% X"
+
+
+def test_etags_differ_by_any_part_of_the_query() -> None:
+    base = ChartQuery()
+    tags = {
+        chart_etag("sim_000000000001", query)
+        for query in (
+            base,
+            base.model_copy(update={"kind": "histogram"}),
+            base.model_copy(update={"format": "png"}),
+            base.model_copy(update={"real": True}),
+            base.model_copy(update={"width": 801}),
+            base.model_copy(update={"height": 481}),
+        )
+    }
+    tags.add(chart_etag("sim_000000000002", base))
+    assert len(tags) == 7
+
+
+@pytest.mark.parametrize(
+    ("header", "matches"),
+    [
+        (None, False),
+        ("", False),
+        ('"a"', True),
+        ('W/"a"', True),
+        ('"b", "a"', True),
+        ("*", True),
+        ('"b"', False),
+        ("a", False),
+    ],
+)
+def test_if_none_match_uses_weak_comparison(header: str | None, matches: bool) -> None:
+    assert etag_matches(header, '"a"') is matches
