@@ -97,7 +97,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await asyncio.to_thread(warm_up_charts)
     app.state.chart_slots = SimulationSlots(
-        settings.CHART_MAX_CONCURRENCY, settings.CHART_QUEUE_SECONDS
+        settings.CHART_MAX_CONCURRENCY, settings.CHART_QUEUE_SECONDS, work="chart rendering"
     )
     try:
         yield

@@ -14,7 +14,7 @@ from app.charts import MEDIA_TYPES, SVG_CONTENT_SECURITY_POLICY
 from app.database import SessionDep
 from app.schemas.chart import ChartQuery
 from app.services import charts
-from app.services.monte_carlo import SimulationSlots
+from app.services.capacity import SimulationSlots
 
 _RESPONSES: dict[int | str, dict] = {
     200: {

@@ -4,6 +4,8 @@ Pure functions of plain data: no I/O, nothing from FastAPI, SQLAlchemy or the se
 data and size give the same bytes, so a chart can be cached by what it was drawn from.
 """
 
+from functools import cache
+
 import numpy as np
 
 from app.charts.canvas import MEDIA_TYPES, SVG_CONTENT_SECURITY_POLICY, ChartFormat
@@ -11,8 +13,9 @@ from app.charts.fan import FanData, draw_fan
 from app.charts.histogram import HistogramData, draw_histogram
 
 
+@cache
 def warm_up() -> None:
-    """Load fonts and backends with one small chart of each kind and format."""
+    """Load fonts and backends with one small chart of each kind and format (once a process)."""
     line = np.linspace(1.0, 2.0, 13)
     fan = FanData(
         portfolio="warm-up",

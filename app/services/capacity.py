@@ -35,7 +35,9 @@ class SimulationSlots:
         per_account: int | None = None,
         limiter: RateLimiter | None = None,
         path_months_per_minute: int | None = None,
+        work: str = "simulation",
     ) -> None:
+        self.work = work  # named in the 503: "All chart rendering slots you may use are busy"
         self.capacity = capacity
         self.per_account = min(capacity, per_account or max(1, capacity - 1))
         self.max_wait_seconds = max_wait_seconds
@@ -104,7 +106,7 @@ class SimulationSlots:
                 raise
             metrics.SIMULATION_SLOTS_BUSY.inc()
             raise Unavailable(
-                "All simulation slots you may use are busy; retry shortly",
+                f"All {self.work} slots you may use are busy; retry shortly",
                 retry_after_seconds=max(1.0, self.max_wait_seconds),
             ) from None
 

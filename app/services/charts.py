@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.charts import FanData, HistogramData, draw_fan, draw_histogram
 from app.models import Simulation
 from app.schemas.chart import ChartQuery
+from app.services.capacity import SimulationSlots
 from app.services.errors import NotFound
-from app.services.monte_carlo import SimulationSlots
 
 SAMPLE_PATHS_SHOWN = 5
 # Only the paths drawn leave the database: a run can keep 250,000 sample values.
@@ -171,8 +171,8 @@ async def render_chart(
     size = {"width": query.width, "height": query.height, "chart_format": query.format}
     if query.kind == "fan":
         data = fan_data(row["inputs"], row["percentile_bands"], row["sample_paths"], real=real)
-        return await slots.run(lambda: draw_fan(data, **size))
+        return await slots.run(lambda: draw_fan(data, **size), account=user_id, path_months=0)
     if row["final_value_histogram"] is None:
         raise NotFound(NO_HISTOGRAM)
     data = histogram_data(row["inputs"], row["summary"], row["final_value_histogram"], real=real)
-    return await slots.run(lambda: draw_histogram(data, **size))
+    return await slots.run(lambda: draw_histogram(data, **size), account=user_id, path_months=0)

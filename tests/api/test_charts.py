@@ -227,12 +227,17 @@ async def test_rendering_waits_for_a_slot_off_the_event_loop_then_answers_503(
     client = await client_factory(CHART_MAX_CONCURRENCY=1, CHART_QUEUE_SECONDS=0.2)
     headers, _, simulation = await saved_run(client)
     release = threading.Event()
-    holder = asyncio.create_task(client.app.state.chart_slots.run(release.wait, 10))
+    holder = asyncio.create_task(
+        client.app.state.chart_slots.run(release.wait, 10, account=0, path_months=0)
+    )
     await asyncio.sleep(0.05)
     try:
         busy = await client.get(chart_path(simulation), headers=headers)
         assert busy.status_code == 503
         assert busy.headers["retry-after"] == "1"
+        assert busy.json() == {
+            "detail": "All chart rendering slots you may use are busy; retry shortly"
+        }
         assert (await client.get("/health")).status_code == 200
     finally:
         release.set()
