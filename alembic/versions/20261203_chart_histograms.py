@@ -1,7 +1,7 @@
 """Simulations keep a histogram of their final values, for the histogram chart.
 
 Revision ID: chart_histograms
-Revises: login_failures
+Revises: session_activity
 Create Date: 2026-12-03 14:00:00
 
 """
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision: str = "chart_histograms"
-down_revision: str | Sequence[str] | None = "login_failures"
+down_revision: str | Sequence[str] | None = "session_activity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
