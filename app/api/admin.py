@@ -1,8 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 
 from app.api.deps import AdminUser, ClientDep, UsageWindow
+from app.api.usage_export import CSV_RESPONSE, GranularityQuery, usage_response
 from app.database import SessionDep
 from app.schemas.usage import UsageReport
 from app.schemas.user import UserResponse
@@ -14,13 +15,21 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.get(
     "/usage",
     response_model=UsageReport,
-    responses={403: {"description": "Not an admin"}},
+    responses={**CSV_RESPONSE, 403: {"description": "Not an admin"}},
     summary="Every user's API usage",
 )
-async def all_usage(_: AdminUser, db: SessionDep, window: UsageWindow) -> UsageReport:
-    """Every user's API calls in a time window: calls per user, time and errors per endpoint."""
+async def all_usage(
+    request: Request,
+    _: AdminUser,
+    db: SessionDep,
+    window: UsageWindow,
+    granularity: GranularityQuery = "day",
+) -> UsageReport | Response:
+    """Every user's API calls in a time window: calls per user, time and errors per endpoint;
+    and per period the calls, errors, mean time and paths simulated (`Accept: text/csv`)."""
     since, until = window
-    return UsageReport(**await usage.usage_report(db, since=since, until=until))
+    report = await usage.usage_report(db, since=since, until=until, granularity=granularity)
+    return usage_response(request, UsageReport(**report))
 
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]

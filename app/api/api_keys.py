@@ -1,8 +1,9 @@
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import ClientDep, CurrentApiKey, CurrentUser, SettingsDep, UsageWindow
+from app.api.usage_export import CSV_RESPONSE, GranularityQuery, usage_response
 from app.config import Settings
 from app.database import SessionDep
 from app.models import ApiKey
@@ -87,11 +88,21 @@ async def revoke(
     return RevokeResponse(api_key_id=key.id)
 
 
-@router.get("/usage", response_model=UsageReport, summary="Your API usage")
-async def my_usage(user: CurrentUser, db: SessionDep, window: UsageWindow) -> UsageReport:
-    """Your API calls in a time window: per endpoint, average time and error rate."""
+@router.get("/usage", response_model=UsageReport, responses=CSV_RESPONSE, summary="Your API usage")
+async def my_usage(
+    request: Request,
+    user: CurrentUser,
+    db: SessionDep,
+    window: UsageWindow,
+    granularity: GranularityQuery = "day",
+) -> UsageReport | Response:
+    """Your API calls in a time window: per endpoint, average time and error rate; and per
+    period the calls, errors, mean time and paths simulated (`Accept: text/csv` for a CSV)."""
     since, until = window
-    return UsageReport(**await usage.usage_report(db, since=since, until=until, user_id=user.id))
+    report = await usage.usage_report(
+        db, since=since, until=until, granularity=granularity, user_id=user.id
+    )
+    return usage_response(request, UsageReport(**report))
 
 
 @current_key_router.get(

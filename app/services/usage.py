@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.models import ApiCallLog, ApiKey, User
 from app.observability import metrics
+from app.schemas.usage import Granularity
+from app.services.usage_series import usage_series
 
 logger = logging.getLogger(__name__)
 
@@ -167,9 +169,15 @@ async def _resolve_keys(db: AsyncSession, batch: list[ApiCall]) -> list[dict]:
 
 
 async def usage_report(
-    db: AsyncSession, *, since: datetime, until: datetime, user_id: int | None = None
+    db: AsyncSession,
+    *,
+    since: datetime,
+    until: datetime,
+    granularity: Granularity = "day",
+    user_id: int | None = None,
 ) -> dict:
-    """Calls per user, and per endpoint the average execution time and the error rate."""
+    """Calls per user; per endpoint the average execution time and the error rate; and the
+    series per period (calls, errors, mean time, simulations and their paths)."""
     window = and_(ApiCallLog.created_at >= since, ApiCallLog.created_at < until)
     if user_id is not None:
         window = and_(window, ApiCallLog.user_id == user_id)
@@ -193,9 +201,14 @@ async def usage_report(
         .group_by(ApiCallLog.endpoint)
         .order_by(func.avg(ApiCallLog.execution_time_ms).desc())
     )
+    series = await usage_series(
+        db, since=since, until=until, granularity=granularity, user_id=user_id
+    )
     return {
         "since": since,
         "until": until,
+        "granularity": granularity,
+        "series": series,
         "calls_per_user": [
             {"user_id": uid, "email": email, "total_calls": total} for uid, email, total in per_user
         ],
