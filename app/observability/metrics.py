@@ -48,19 +48,22 @@ SIMULATION_DURATION = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 SIMULATION_PATHS = Counter("mc_simulation_paths", "Monte Carlo paths simulated.")
-SIMULATION_SLOTS = Gauge(
-    "mc_simulation_slots",
-    "Simulations that may run at once, summed over workers.",
+SLOTS = Gauge(
+    "mc_slots",
+    "Runs of this work (simulation, chart rendering) that may go at once, summed over workers.",
+    ["work"],
     multiprocess_mode="livesum",
 )
-SIMULATION_SLOTS_IN_USE = Gauge(
-    "mc_simulation_slots_in_use",
-    "Simulations running now, summed over workers.",
+SLOTS_IN_USE = Gauge(
+    "mc_slots_in_use",
+    "Runs of this work going now, summed over workers.",
+    ["work"],
     multiprocess_mode="livesum",
 )
-SIMULATION_SLOTS_BUSY = Counter(
-    "mc_simulation_slots_busy",
-    "Simulation requests answered 503 because no slot freed up in time.",
+SLOTS_BUSY = Counter(
+    "mc_slots_busy",
+    "Requests answered 503 because no slot of this work freed up in time.",
+    ["work"],
 )
 CALL_LOG_PENDING = Gauge(
     "mc_call_log_pending_rows",
@@ -118,9 +121,18 @@ def observe_security_event(event_name: str) -> None:
 
 
 def observe_pool(engine: AsyncEngine) -> None:
-    """Follow the engine's pool: one more connection in use at checkout, one less at checkin."""
-    event.listen(engine.sync_engine, "checkout", lambda *_: DB_POOL_CHECKED_OUT.inc())
-    event.listen(engine.sync_engine, "checkin", lambda *_: DB_POOL_CHECKED_OUT.dec())
+    """Follow the engine's pool as connections go out and come back.
+
+    The pool's own count, not one kept here: a connection that failed to open is checked in
+    without having been checked out. At checkin the connection is still counted as out.
+    """
+    sync_engine = engine.sync_engine
+
+    def checked_out(returning: int) -> None:
+        DB_POOL_CHECKED_OUT.set(sync_engine.pool.checkedout() - returning)
+
+    event.listen(sync_engine, "checkout", lambda *_: checked_out(0))
+    event.listen(sync_engine, "checkin", lambda *_: checked_out(1))
 
 
 def worker_stopped() -> None:

@@ -41,7 +41,7 @@ class SimulationSlots:
         self.capacity = capacity
         self.per_account = min(capacity, per_account or max(1, capacity - 1))
         self.max_wait_seconds = max_wait_seconds
-        metrics.SIMULATION_SLOTS.set(capacity)
+        metrics.SLOTS.labels(work).set(capacity)
         self._limiter = limiter
         self._budget = path_months_per_minute
         self._in_use = 0
@@ -61,7 +61,7 @@ class SimulationSlots:
         await self._charge(account, path_months)
         await self._acquire(account)
         try:
-            with metrics.SIMULATION_SLOTS_IN_USE.track_inprogress():
+            with metrics.SLOTS_IN_USE.labels(self.work).track_inprogress():
                 return await anyio.to_thread.run_sync(function, *args)
         finally:
             self._release(account)
@@ -104,7 +104,7 @@ class SimulationSlots:
                 self._forget(account, granted)
             if isinstance(stopped, asyncio.CancelledError):
                 raise
-            metrics.SIMULATION_SLOTS_BUSY.inc()
+            metrics.SLOTS_BUSY.labels(self.work).inc()
             raise Unavailable(
                 f"All {self.work} slots you may use are busy; retry shortly",
                 retry_after_seconds=max(1.0, self.max_wait_seconds),

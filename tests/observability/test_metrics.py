@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from app.config import PROJECT_ROOT
+from app.observability.metrics import observe_pool
 from app.schemas.simulation import SPEC_EXAMPLE
 from app.services.capacity import SimulationSlots
 from app.services.errors import Unavailable
@@ -83,8 +84,8 @@ async def test_a_simulation_counts_its_paths_duration_and_frees_its_slot(
         before, "mc_simulation_duration_seconds_sum"
     )
     assert engine_seconds == pytest.approx(response.json()["execution_time_seconds"], abs=1e-5)
-    assert sample(after, "mc_simulation_slots") == 3
-    assert sample(after, "mc_simulation_slots_in_use") == 0
+    assert sample(after, "mc_slots", work="simulation") == 3
+    assert sample(after, "mc_slots_in_use", work="simulation") == 0
 
 
 async def test_busy_slots_show_in_use_and_count_the_503s() -> None:
@@ -97,10 +98,10 @@ async def test_busy_slots_show_in_use_and_count_the_503s() -> None:
 
     first = asyncio.create_task(slots.run(hold_the_slot, account=1, path_months=1))
     assert await asyncio.to_thread(running.wait, 10)
-    busy_before = _registry_value("mc_simulation_slots_busy_total")
+    busy_before = _registry_value("mc_slots_busy_total", work="simulation")
     with pytest.raises(Unavailable):
         await slots.run(lambda: None, account=2, path_months=1)
-    assert _registry_value("mc_simulation_slots_busy_total") == busy_before + 1
+    assert _registry_value("mc_slots_busy_total", work="simulation") == busy_before + 1
     assert sample_in_use() == 1
     release.set()
     assert await first is True
@@ -161,6 +162,17 @@ async def test_the_readme_lists_every_series(client: AppClient) -> None:
     assert set(re.findall(r"^\| `(mc_\w+)`", section, re.MULTILINE)) == exposed
 
 
+async def test_failed_connections_never_count_as_checked_out() -> None:
+    engine = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{_unused_port()}/none")
+    observe_pool(engine)
+    for _ in range(3):
+        with pytest.raises(OSError):
+            async with engine.connect():
+                pass
+    assert _registry_value("mc_db_pool_checked_out_connections") == 0
+    await engine.dispose()
+
+
 def _registry_value(name: str, **labels: str) -> float:
     from prometheus_client import REGISTRY
 
@@ -168,4 +180,4 @@ def _registry_value(name: str, **labels: str) -> float:
 
 
 def sample_in_use() -> float:
-    return _registry_value("mc_simulation_slots_in_use")
+    return _registry_value("mc_slots_in_use", work="simulation")

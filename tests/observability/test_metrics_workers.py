@@ -78,7 +78,7 @@ async def _until_both_workers_started(base_url: str, server: subprocess.Popen) -
         assert server.poll() is None, "the server exited"
         try:
             # Each worker's lifespan sets its one slot; the sum is 2 once both are serving.
-            if sample(await _scrape(base_url), "mc_simulation_slots") == 2:
+            if sample(await _scrape(base_url), "mc_slots", work="simulation") == 2:
                 return
         except httpx.TransportError:
             pass
@@ -117,4 +117,4 @@ async def test_metrics_add_up_every_worker(two_workers, tmp_path: Path) -> None:
     for _ in range(4):  # whichever worker answers the scrape
         exposition = await _scrape(base_url)
         assert sample(exposition, "mc_http_requests_total", **HOME_PAGE) == sent
-        assert sample(exposition, "mc_simulation_slots") == 2
+        assert sample(exposition, "mc_slots", work="simulation") == 2
