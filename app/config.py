@@ -1,5 +1,6 @@
 """Settings: every knob an operator can turn, read from the environment and `.env`."""
 
+import base64
 import contextlib
 import os
 import secrets
@@ -7,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cryptography.fernet import Fernet, MultiFernet
 from limits import parse as parse_limit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -73,6 +75,34 @@ class Settings(BaseSettings):
     )
     LOCKOUT_MINUTES: float = Field(
         15, gt=0, description="How long that address stays locked out, and failures remembered."
+    )
+    DATA_ENCRYPTION_KEY: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated, the first encrypts: TOTP secrets and queued "
+        "emails at rest; required in production (development: one kept in DATA_DIR).",
+    )
+
+    SMTP_HOST: str | None = Field(None, description="SMTP server; unset = emails are logged.")
+    SMTP_PORT: int = Field(587, ge=1, le=65535, description="SMTP server port.")
+    SMTP_USERNAME: str | None = Field(None, description="SMTP login, if the server wants one.")
+    SMTP_PASSWORD: SecretStr | None = Field(None, description="SMTP password.")
+    SMTP_STARTTLS: bool = Field(True, description="Upgrade the SMTP connection with STARTTLS.")
+    SMTP_TIMEOUT_SECONDS: float = Field(10.0, gt=0, description="Longest wait for the server.")
+    MAIL_FROM: str = Field(
+        "Monte Carlo <no-reply@localhost>", description="From address of security emails."
+    )
+    PASSWORD_RESET_URL: str = Field(
+        "http://127.0.0.1:8000/reset-password#token={token}",
+        description="The link of password-reset emails; {token} is replaced by the token.",
+    )
+    OUTBOX_POLL_SECONDS: float = Field(
+        2.0, gt=0, description="How often each worker looks for emails to send."
+    )
+    OUTBOX_RETRY_MAX_SECONDS: float = Field(
+        300.0, gt=0, description="Longest wait between two tries of an email while SMTP is down."
+    )
+    EXPIRY_NOTICE_INTERVAL_SECONDS: float = Field(
+        86_400.0, gt=0, description="How often API keys expiring within 7 days are looked for."
     )
 
     API_KEY_PREFIX: str = Field("mk_live_", description="Prefix of every API key.")
@@ -156,6 +186,32 @@ class Settings(BaseSettings):
         parse_limit(value)  # raises ValueError: "couldn't parse rate limit string ..."
         return value
 
+    @field_validator("DATA_ENCRYPTION_KEY")
+    @classmethod
+    def _check_fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                MultiFernet([Fernet(key) for key in _split_keys(value.get_secret_value())])
+            except ValueError as error:
+                raise ValueError(
+                    "DATA_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+                    "(generate one with: python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())')"
+                ) from error
+        return value
+
+    @field_validator("SMTP_HOST", "SMTP_USERNAME", "SMTP_PASSWORD", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("PASSWORD_RESET_URL")
+    @classmethod
+    def _check_reset_url(cls, value: str) -> str:
+        if "{token}" not in value:
+            raise ValueError("PASSWORD_RESET_URL must contain {token}")
+        return value
+
     @model_validator(mode="after")
     def _derive_async_url(self) -> "Settings":
         if self.DATABASE_URL_ASYNC:
@@ -174,6 +230,8 @@ class Settings(BaseSettings):
                 "JWT_SECRET_KEY must be set to at least 32 bytes in production "
                 "(generate one with: openssl rand -hex 32)"
             )
+        if self.DATA_ENCRYPTION_KEY is None:
+            raise ValueError("DATA_ENCRYPTION_KEY must be set in production")
         return self
 
     @property
@@ -185,6 +243,20 @@ class Settings(BaseSettings):
         if self.JWT_SECRET_KEY is not None:
             return self.JWT_SECRET_KEY.get_secret_value()
         return _development_secret(self.DATA_DIR / "jwt_secret")
+
+    def data_encryption_keys(self) -> tuple[str, ...]:
+        """The Fernet keys, newest first; in development one is created once in DATA_DIR."""
+        if self.DATA_ENCRYPTION_KEY is not None:
+            return _split_keys(self.DATA_ENCRYPTION_KEY.get_secret_value())
+        secret = _development_secret(self.DATA_DIR / "data_encryption_key")
+        return (base64.urlsafe_b64encode(bytes.fromhex(secret)).decode(),)
+
+
+def _split_keys(value: str) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in value.split(",") if key.strip())
+    if not keys:
+        raise ValueError("no key")
+    return keys
 
 
 @lru_cache

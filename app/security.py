@@ -1,4 +1,5 @@
-"""Password hashing, JWT encoding/decoding, API key generation and hashing: pure functions.
+"""Password hashing, JWT encoding/decoding, API key generation and hashing, encryption at rest:
+pure functions.
 
 Hashing is CPU-bound (bcrypt): callers run it in a worker thread, never on the event loop.
 """
@@ -11,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Literal
 
+from cryptography.fernet import Fernet, MultiFernet
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 
@@ -125,3 +127,18 @@ API_KEY_RANDOM_BYTES = 24  # 32 URL-safe characters after the prefix
 
 def generate_api_key(prefix: str) -> str:
     return prefix + secrets.token_urlsafe(API_KEY_RANDOM_BYTES)
+
+
+@lru_cache
+def _cipher(keys: tuple[str, ...]) -> MultiFernet:
+    return MultiFernet([Fernet(key) for key in keys])
+
+
+def encrypt(keys: tuple[str, ...], plaintext: str) -> str:
+    """Fernet-encrypt with the first key (AES-128-CBC + HMAC-SHA256, timestamped)."""
+    return _cipher(keys).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(keys: tuple[str, ...], token: str) -> str:
+    """Decrypt with whichever key encrypted it; raises `cryptography.fernet.InvalidToken`."""
+    return _cipher(keys).decrypt(token.encode()).decode()

@@ -6,7 +6,7 @@ embedded PostgreSQL started for this test session in a temporary folder.
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import asyncpg
@@ -23,8 +23,10 @@ from app.config import PROJECT_ROOT, Settings, to_asyncpg_url
 from app.database import start_embedded_postgres
 from app.main import create_app
 from app.models import Base
+from tests.mail import Inbox
 
 TEST_JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+TEST_DATA_ENCRYPTION_KEY = "dGVzdC1kYXRhLWtleS0wMTIzNDU2Nzg5YWJjZGVmMDE="
 
 
 async def ensure_database_exists(url: str) -> None:
@@ -106,6 +108,7 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "DATABASE_URL_ASYNC": database_url,
         "DATA_DIR": data_dir,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        "DATA_ENCRYPTION_KEY": TEST_DATA_ENCRYPTION_KEY,
         "BCRYPT_ROUNDS": 4,
         "DB_POOL_SIZE": 5,
         "DB_MAX_OVERFLOW": 10,
@@ -197,3 +200,17 @@ def redis_url() -> str:
             raise
         pytest.skip("no Redis on 127.0.0.1:6379 and TEST_REDIS_URL is not set")
     return url
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A running SMTP server on a free port; apps built with `**inbox.settings()` send to it."""
+    server = Inbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def mail_client(client_factory: ClientFactory, inbox: Inbox) -> AppClient:
+    return await client_factory(**inbox.settings())

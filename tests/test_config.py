@@ -1,7 +1,10 @@
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from app.config import Settings, to_asyncpg_url
+
+FERNET_KEY = Fernet.generate_key().decode()
 
 
 def settings(**values: object) -> Settings:
@@ -66,7 +69,35 @@ def test_production_refuses_a_missing_or_short_jwt_secret(secret: str | None) ->
 
 def test_production_accepts_a_strong_secret() -> None:
     strong = "x" * 32
-    assert settings(ENVIRONMENT="production", JWT_SECRET_KEY=strong).jwt_secret() == strong
+    production = settings(
+        ENVIRONMENT="production", JWT_SECRET_KEY=strong, DATA_ENCRYPTION_KEY=FERNET_KEY
+    )
+    assert production.jwt_secret() == strong
+    assert production.data_encryption_keys() == (FERNET_KEY,)
+
+
+def test_production_requires_a_data_encryption_key() -> None:
+    with pytest.raises(ValidationError, match="DATA_ENCRYPTION_KEY must be set in production"):
+        settings(ENVIRONMENT="production", JWT_SECRET_KEY="x" * 32)
+
+
+@pytest.mark.parametrize("keys", ["not-a-key", f"{FERNET_KEY},short", ","])
+def test_data_encryption_keys_must_be_fernet_keys(keys: str) -> None:
+    with pytest.raises(ValidationError, match="comma-separated Fernet keys"):
+        settings(DATA_ENCRYPTION_KEY=keys)
+
+
+def test_several_data_encryption_keys_rotate(tmp_path) -> None:
+    older = Fernet.generate_key().decode()
+    rotated = settings(DATA_ENCRYPTION_KEY=f"{FERNET_KEY}, {older}")
+    assert rotated.data_encryption_keys() == (FERNET_KEY, older)
+
+
+def test_development_encryption_key_is_created_once_and_kept(tmp_path) -> None:
+    first = settings(DATA_DIR=tmp_path).data_encryption_keys()
+    assert settings(DATA_DIR=tmp_path).data_encryption_keys() == first
+    Fernet(first[0])
+    assert (tmp_path / "data_encryption_key").stat().st_mode & 0o077 == 0
 
 
 def test_development_secret_is_created_once_and_kept(tmp_path) -> None:

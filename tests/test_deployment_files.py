@@ -4,6 +4,7 @@ import re
 import shlex
 
 import yaml
+from cryptography.fernet import Fernet
 
 from app.__main__ import build_parser
 from app.config import PROJECT_ROOT, Settings
@@ -37,7 +38,12 @@ def test_compose_passes_only_known_settings_and_loads() -> None:
         environment = services[name]["environment"]
         assert set(environment) <= SETTINGS_FIELDS
         assert environment["JWT_SECRET_KEY"] == "unset-JWT_SECRET_KEY"  # required, no default
-        Settings(_env_file=None, **{**environment, "JWT_SECRET_KEY": "x" * 32})
+        assert environment["DATA_ENCRYPTION_KEY"] == "unset-DATA_ENCRYPTION_KEY"
+        secrets = {
+            "JWT_SECRET_KEY": "x" * 32,
+            "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        }
+        Settings(_env_file=None, **{**environment, **secrets})
         assert environment["ENVIRONMENT"] == "production"
         assert environment["DATABASE_URL"].startswith("postgresql://")
 

@@ -28,7 +28,7 @@ def _described(key: ApiKey, settings: Settings) -> dict:
     now = datetime.now(UTC)
     return {
         "id": key.id,
-        "key_preview": f"{settings.API_KEY_PREFIX}****...{key.key_last4}",
+        "key_preview": api_keys.key_preview(key, settings.API_KEY_PREFIX),
         "name": key.name,
         "status": api_keys.key_status(key, now),
         "expires_at": key.expires_at,

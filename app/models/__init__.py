@@ -6,6 +6,7 @@ from app.models.audit_event import AuditEvent, AuditEventType
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.login_failure import LoginFailure
+from app.models.outbox import OutboxMessage
 from app.models.simulation import Simulation
 from app.models.user import User
 
@@ -17,6 +18,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "LoginFailure",
+    "OutboxMessage",
     "RefreshToken",
     "Simulation",
     "User",

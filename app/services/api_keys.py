@@ -39,6 +39,10 @@ def key_status(key: ApiKey, now: datetime) -> str:
     return key.status
 
 
+def key_preview(key: ApiKey, prefix: str) -> str:
+    return f"{prefix}****...{key.key_last4}"
+
+
 def days_until_expiry(key: ApiKey, now: datetime) -> int:
     return max(0, math.ceil((key.expires_at - now).total_seconds() / 86400))
 

@@ -1,12 +1,14 @@
 """Signing in with email and password: the lock and throttle first, then the password, then a
 session. Sessions and their tokens are in `sessions`, the failure bookkeeping in `login_guard`."""
 
+from datetime import UTC, datetime
+
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import AuditEventType, User
-from app.services import audit, login_guard, sessions
+from app.services import audit, emails, login_guard, sessions
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import NotAuthenticated
@@ -44,7 +46,6 @@ async def login(
         log_security_event("login_refused_disabled", client, user.id)
         raise NotAuthenticated(INVALID_LOGIN)
 
-    await login_guard.clear_failures(db, email=email, client=client)
     if upgraded_hash is not None:
         # Sign-in bookkeeping is not a profile change: updated_at keeps its value.
         await db.execute(
@@ -52,6 +53,17 @@ async def login(
             .where(User.id == user.id)
             .values(password_hash=upgraded_hash, updated_at=User.updated_at)
         )
+    return await complete_sign_in(db, settings=settings, user=user, client=client)
+
+
+async def complete_sign_in(
+    db: AsyncSession, *, settings: Settings, user: User, client: ClientInfo
+) -> IssuedTokens:
+    """Every factor checked: forget this address's failures, tell the owner about a new device,
+    open the session."""
+    await login_guard.clear_failures(db, email=user.email, client=client)
+    if await sessions.is_new_device(db, user_id=user.id, client=client):
+        await emails.new_device(db, settings, to=user.email, client=client, at=datetime.now(UTC))
     tokens = sessions.open_session(db, settings=settings, user_id=user.id, client=client)
     audit.record(
         db,

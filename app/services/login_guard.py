@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.models import AuditEventType, LoginFailure
 from app.security import sha256_hex
-from app.services import audit, sessions
+from app.services import audit, emails, sessions
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import Locked
@@ -81,8 +81,16 @@ async def count_failure(
             newly_locked = True
     locked_until = failures.locked_until
     audit.record(db, AuditEventType.LOGIN_FAILED, client=client, user_id=user_id)
-    if newly_locked:
+    if newly_locked and user_id is not None:
         audit.record(db, AuditEventType.ACCOUNT_LOCKED, client=client, user_id=user_id)
+        await emails.lockout(
+            db,
+            settings,
+            to=email,
+            client=client,
+            failures=settings.LOCKOUT_THRESHOLD,
+            minutes=settings.LOCKOUT_MINUTES,
+        )
     await db.commit()
     if already_locked or newly_locked:
         raise _locked(locked_until)
@@ -103,3 +111,16 @@ async def clear_failures(db: AsyncSession, *, email: str, client: ClientInfo) ->
         await db.rollback()
         log_security_event("login_refused_locked", client)
         raise _locked(locked_until)
+
+
+async def forget_stale_failures(db: AsyncSession, *, settings: Settings) -> int:
+    """Delete the rows whose failures and lock are all over; returns how many."""
+    cutoff = datetime.now(UTC) - timedelta(minutes=settings.LOCKOUT_MINUTES)
+    result = await db.execute(
+        delete(LoginFailure).where(
+            or_(LoginFailure.last_failed_at.is_(None), LoginFailure.last_failed_at < cutoff),
+            or_(LoginFailure.locked_until.is_(None), LoginFailure.locked_until < cutoff),
+        )
+    )
+    await db.commit()
+    return result.rowcount

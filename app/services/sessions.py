@@ -251,6 +251,23 @@ async def logout(db: AsyncSession, *, user: User, claims: TokenClaims, client: C
     await db.commit()
 
 
+async def is_new_device(db: AsyncSession, *, user_id: int, client: ClientInfo) -> bool:
+    """Whether this user agent on this network never signed in to the account before (an
+    account's very first sign-in is no news)."""
+    earlier = (
+        await db.execute(
+            select(
+                func.count(),
+                func.count().filter(
+                    AuthSession.user_agent.is_not_distinct_from(client.user_agent),
+                    AuthSession.client_network.is_not_distinct_from(client.network),
+                ),
+            ).where(AuthSession.user_id == user_id)
+        )
+    ).one()
+    return earlier[0] > 0 and earlier[1] == 0
+
+
 async def has_signed_in_from(db: AsyncSession, *, email: str, network: str | None) -> bool:
     """Whether the account with this email (if any) ever signed in from this network."""
     if network is None or "\x00" in email:

@@ -1,0 +1,8 @@
+"""The outbox's tasks by name: what a job queue's task registry would hold."""
+
+from app.services import emails
+from app.services.outbox import Task
+
+TASKS: dict[str, Task] = {
+    emails.SEND_EMAIL: emails.send_email,
+}
