@@ -1,7 +1,7 @@
 """The transactional outbox: tasks (emails) queued with the change that asks for them.
 
 Revision ID: outbox_messages
-Revises: session_activity
+Revises: chart_histograms
 Create Date: 2026-12-03 16:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "outbox_messages"
-down_revision: str | Sequence[str] | None = "session_activity"
+down_revision: str | Sequence[str] | None = "chart_histograms"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

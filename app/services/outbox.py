@@ -38,6 +38,15 @@ SENT_RETENTION = timedelta(days=30)
 _CLOSE_GRACE_SECONDS = 5.0
 
 
+def log_background_failure(log: logging.Logger, job: str, error: Exception) -> None:
+    """A database outage is expected news (the requests report it with a traceback already):
+    one line; anything else comes with its traceback."""
+    if is_unavailable(error):
+        log.warning("%s: database unavailable (%s)", job, type(error).__name__)
+    else:
+        log.warning("%s failed", job, exc_info=error)
+
+
 class TemporaryFailure(Exception):
     """Worth retrying later (a server down or busy); logged without a traceback."""
 
@@ -115,8 +124,8 @@ class OutboxSender:
         while not self._stopping.is_set():
             try:
                 await self.run_due()
-            except Exception:
-                logger.warning("outbox sender: cannot read the outbox", exc_info=True)
+            except Exception as error:
+                log_background_failure(logger, "outbox sender", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._settings.OUTBOX_POLL_SECONDS)
 

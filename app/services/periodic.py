@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.config import Settings
 from app.services import expiry_notices, login_guard, outbox
+from app.services.outbox import log_background_failure
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class Periodic:
         while not self._stopping.is_set():
             try:
                 await self._job()
-            except Exception:
-                logger.warning("periodic job %s failed", self._name, exc_info=True)
+            except Exception as error:
+                log_background_failure(logger, self._name, error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval)
