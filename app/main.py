@@ -28,8 +28,7 @@ from app.observability.tracing import fastapi_telemetry
 from app.security import password_hasher
 from app.services.capacity import SimulationSlots
 from app.services.hashing import run_hashing
-from app.services.outbox import OutboxSender
-from app.services.periodic import Periodic, daily_jobs
+from app.services.periodic import BackgroundJobs
 from app.services.rate_limit import RateLimiter
 from app.services.tasks import TASKS
 from app.services.usage import CallLogWriter
@@ -85,17 +84,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     call_log_writer = CallLogWriter(database.sessionmaker)
     call_log_writer.start()
     app.state.call_log_writer = call_log_writer
-    outbox_sender = OutboxSender(database.sessionmaker, settings, TASKS)
-    outbox_sender.start()
-    app.state.outbox_sender = outbox_sender
-    daily = Periodic(
-        "daily-jobs",
-        settings.EXPIRY_NOTICE_INTERVAL_SECONDS,
-        lambda: daily_jobs(database.sessionmaker, settings),
-    )
-    daily.start()
-    if settings.is_production and not settings.SMTP_HOST:
-        logger.warning("SMTP_HOST is unset: security emails are logged, not sent")
+    background_jobs = BackgroundJobs(database, settings, TASKS)
+    background_jobs.start()
+    app.state.outbox_sender = background_jobs.outbox_sender
     # The first login for an unknown email must take as long as any other.
     await run_hashing(password_hasher(settings.BCRYPT_ROUNDS).verify_dummy, "warm-up")
     # Load the compiled engine now, so the first request is as fast as the rest; refuse to
@@ -116,8 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await daily.close()
-        await outbox_sender.close()
+        await background_jobs.close()
         await call_log_writer.close()
         await database.dispose()
         observability_stopped()

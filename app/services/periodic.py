@@ -1,5 +1,5 @@
-"""Jobs every worker runs on a schedule. Each is idempotent, so running it in several workers,
-or twice, changes nothing: no leader election needed."""
+"""What every worker runs besides requests: the outbox sender, and jobs on a schedule. Each job
+is idempotent, so running it in several workers, or twice, changes nothing: no leader election."""
 
 import asyncio
 import contextlib
@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.config import Settings
+from app.database import Database
 from app.services import expiry_notices, login_guard, outbox
-from app.services.outbox import log_background_failure
+from app.services.outbox import OutboxSender, Task, log_background_failure
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +53,36 @@ class Periodic:
                 log_background_failure(logger, self._name, error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._interval)
+
+
+class BackgroundJobs:
+    """One worker's outbox sender and daily jobs, on a pool of their own (two connections):
+    they never wait behind requests for a connection, nor take one a request needs."""
+
+    def __init__(self, database: Database, settings: Settings, tasks: dict[str, Task]) -> None:
+        self.database = Database(
+            database.engine.url.render_as_string(hide_password=False),
+            pool_size=1,
+            max_overflow=1,
+            connect_timeout_seconds=settings.DB_CONNECT_TIMEOUT_SECONDS,
+            pool_timeout_seconds=settings.DB_POOL_TIMEOUT_SECONDS,
+            statement_timeout_seconds=settings.DB_STATEMENT_TIMEOUT_SECONDS,
+        )
+        sessionmaker = self.database.sessionmaker
+        self.outbox_sender = OutboxSender(sessionmaker, settings, tasks)
+        self._daily = Periodic(
+            "daily-jobs",
+            settings.EXPIRY_NOTICE_INTERVAL_SECONDS,
+            lambda: daily_jobs(sessionmaker, settings),
+        )
+        if settings.is_production and not settings.SMTP_HOST:
+            logger.warning("SMTP_HOST is unset: security emails are logged, not sent")
+
+    def start(self) -> None:
+        self.outbox_sender.start()
+        self._daily.start()
+
+    async def close(self) -> None:
+        await self._daily.close()
+        await self.outbox_sender.close()
+        await self.database.dispose()
