@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     JWT_ALGORITHM: Literal["HS256"] = Field("HS256", description="JWT signing algorithm.")
     JWT_EXPIRATION_HOURS: float = Field(24, gt=0, description="Access token lifetime.")
     REFRESH_TOKEN_DAYS: float = Field(7, gt=0, description="Refresh token lifetime.")
+    REFRESH_REUSE_GRACE_SECONDS: float = Field(
+        20,
+        ge=0,
+        description="A refresh token presented again this soon after its rotation gets the same "
+        "new pair (two tabs refreshing at once); later, reuse ends the session. 0 = off.",
+    )
     BCRYPT_ROUNDS: int = Field(12, ge=4, le=16, description="bcrypt work factor.")
     LOCKOUT_THRESHOLD: int = Field(
         5, ge=1, description="Failed sign-ins to one account from one address before a lock."

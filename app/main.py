@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import admin, api_keys, audit, auth, charts, health, sessions, simulation
 from app.api import metrics as metrics_api
+from app.api.dashboard import mount_dashboard
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.api.rate_limit_docs import document_rate_limit_headers
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.admin_router)
     app.include_router(metrics_api.router)
     mount_docs(app)
+    mount_dashboard(app)
     document_rate_limit_headers(app)
 
     # Added innermost first: a request meets security headers, request context, usage log,

@@ -1,20 +1,30 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
+from app.api.browser_session import (
+    NO_REFRESH_COOKIE,
+    CookieMode,
+    clear_session_cookies,
+    keep_refresh_token_in_cookie,
+    presented_refresh_cookie,
+)
 from app.api.deps import (
-    AuthenticatedDep,
     ClientDep,
     CurrentUser,
     RateLimiterDep,
     SettingsDep,
+    bearer_token,
+    get_authenticated,
     limit_per_client_ip,
 )
 from app.database import SessionDep
 from app.schemas.auth import LoginRequest, LogoutResponse, RefreshRequest, TokenResponse
 from app.schemas.user import UserRegister, UserResponse, normalize_email
 from app.services import accounts, auth, sessions
+from app.services.browser_sessions import logout_with_refresh_token
+from app.services.errors import InvalidField, NotAuthenticated
 from app.services.sessions import IssuedTokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -73,8 +83,13 @@ async def login(
     settings: SettingsDep,
     limiter: RateLimiterDep,
     client: ClientDep,
+    response: Response,
+    cookie_mode: CookieMode,
 ) -> TokenResponse:
-    """Exchange email and password for an access token (JWT) and a refresh token."""
+    """Exchange email and password for an access token (JWT) and a refresh token.
+
+    With `X-Session: cookie` (browsers) the refresh token is set as an HttpOnly cookie instead.
+    """
     tokens = await auth.login(
         db,
         settings=settings,
@@ -83,6 +98,8 @@ async def login(
         password=body.password,
         client=client,
     )
+    if cookie_mode:
+        return keep_refresh_token_in_cookie(_token_response(tokens), response, settings)
     return _token_response(tokens)
 
 
@@ -120,12 +137,30 @@ async def token(
     responses=_ERRORS,
 )
 async def refresh(
-    body: RefreshRequest, db: SessionDep, settings: SettingsDep, client: ClientDep
+    db: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    request: Request,
+    response: Response,
+    cookie_mode: CookieMode,
+    body: Annotated[RefreshRequest | None, Body()] = None,
 ) -> TokenResponse:
-    """Rotate a refresh token. Presenting an already-used one ends the whole session."""
+    """Rotate a refresh token: the JSON body's, or with `X-Session: cookie` and `X-CSRF-Token`
+    the `mc_refresh` cookie's. Presenting an already-used one ends the whole session, except
+    within REFRESH_REUSE_GRACE_SECONDS of its rotation: then it gets that rotation's pair."""
+    if body is not None:
+        refresh_token = body.refresh_token
+    elif cookie_mode:
+        refresh_token = presented_refresh_cookie(request)
+        if refresh_token is None:
+            raise NotAuthenticated(NO_REFRESH_COOKIE)
+    else:
+        raise InvalidField(("body", "refresh_token"), "Field required")
     tokens = await sessions.refresh_session(
-        db, settings=settings, refresh_token=body.refresh_token, client=client
+        db, settings=settings, refresh_token=refresh_token, client=client
     )
+    if body is None:
+        return keep_refresh_token_in_cookie(_token_response(tokens), response, settings)
     return _token_response(tokens)
 
 
@@ -133,10 +168,31 @@ async def refresh(
     "/logout", summary="Log out", response_model=LogoutResponse, responses={401: _ERRORS[401]}
 )
 async def logout(
-    authenticated: AuthenticatedDep, db: SessionDep, client: ClientDep
+    db: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    request: Request,
+    response: Response,
+    token: Annotated[str | None, Depends(bearer_token)],
 ) -> LogoutResponse:
-    """Revoke this login's access token and refresh tokens, in every worker at once."""
-    await sessions.logout(db, user=authenticated.user, claims=authenticated.claims, client=client)
+    """Revoke this login's access token and refresh tokens, in every worker at once.
+
+    Authenticated by the access token, or by the `mc_refresh` cookie with `X-CSRF-Token`; the
+    cookies are cleared.
+    """
+    cookie_token = presented_refresh_cookie(request)
+    if cookie_token:
+        await logout_with_refresh_token(
+            db, settings=settings, refresh_token=cookie_token, client=client
+        )
+    elif token:
+        authenticated = await get_authenticated(db, settings, token)
+        await sessions.logout(
+            db, user=authenticated.user, claims=authenticated.claims, client=client
+        )
+    else:
+        raise NotAuthenticated("Not authenticated")
+    clear_session_cookies(response, settings)
     return LogoutResponse()
 
 

@@ -28,7 +28,9 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires.")
-    refresh_token: str
+    refresh_token: str | None = Field(
+        description="null with `X-Session: cookie`: then it is in the HttpOnly `mc_refresh` cookie."
+    )
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires.")
 
 

@@ -23,7 +23,7 @@ from app.security import (
     encode_token,
     sha256_hex,
 )
-from app.services import audit
+from app.services import audit, refresh_grace
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import NotAuthenticated, NotFound
@@ -127,6 +127,15 @@ async def refresh_session(
 
     now = datetime.now(UTC)
     if stored.rotated_at is not None:
+        if stored.successor_sealed and refresh_grace.within_grace(
+            stored.rotated_at, now, settings.REFRESH_REUSE_GRACE_SECONDS
+        ):
+            # Another tab's refresh a moment ago: the same new pair.
+            successor = refresh_grace.unseal(
+                refresh_token, stored.successor_sealed, elapsed=now - stored.rotated_at
+            )
+            await db.rollback()
+            return IssuedTokens(**successor)
         session.revoked_at = now
         session.revoked_reason = "refresh_token_reuse"
         audit.record(
@@ -145,6 +154,7 @@ async def refresh_session(
         raise NotAuthenticated(INVALID_TOKEN)
     stored.rotated_at = now
     tokens = _issue_tokens(db, settings=settings, session=session)
+    stored.successor_sealed = refresh_grace.seal(refresh_token, tokens)
     await db.commit()
     log_security_event("token_refreshed", client, user.id)
     return tokens

@@ -358,8 +358,9 @@ async def test_refresh_rotates_the_refresh_token(client: httpx.AsyncClient) -> N
 
 
 async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
-    client: httpx.AsyncClient,
+    client_factory: ClientFactory,
 ) -> None:
+    client = await client_factory(REFRESH_REUSE_GRACE_SECONDS=0)
     _, tokens = await signed_up(client)
     rotated = (await _refresh(client, tokens["refresh_token"])).json()
 
@@ -371,11 +372,12 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
     await _assert_rejected(client, tokens["access_token"])
 
 
-async def test_concurrent_uses_of_one_refresh_token_are_a_reuse(
-    client: httpx.AsyncClient,
+async def test_concurrent_uses_of_one_refresh_token_are_a_reuse_without_a_grace_window(
+    client_factory: ClientFactory,
 ) -> None:
     """Strict rotation: the row lock lets one use rotate; the others are reuses, so the session
-    ends, the winner's new tokens included (two tabs refreshing at once must log in again)."""
+    ends, the winner's new tokens included."""
+    client = await client_factory(REFRESH_REUSE_GRACE_SECONDS=0)
     _, tokens = await signed_up(client)
     responses = await asyncio.gather(*[_refresh(client, tokens["refresh_token"]) for _ in range(4)])
     assert sorted(response.status_code for response in responses) == [200, 401, 401, 401]
@@ -476,8 +478,9 @@ async def test_redis_limits_are_shared_by_all_workers(
 
 
 async def test_security_events_are_logged_without_secrets(
-    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    client_factory: ClientFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
+    client = await client_factory(REFRESH_REUSE_GRACE_SECONDS=0)  # the second refresh: a reuse
     caplog.set_level("INFO")
     user, tokens = await signed_up(client)
     await fail_login(client, user["email"])

@@ -1,0 +1,186 @@
+"""The dashboard in headless Chromium, used as a person would: keyboard only for the main flow."""
+
+import asyncio
+import re
+
+import httpx
+from playwright.async_api import Page, expect
+
+from tests.browser.conftest import Watched
+from tests.factories import PASSWORD, unique_email
+
+# The browser reports each refused request in the console; these are the ones the flow provokes.
+_REFUSED = re.compile(
+    r"^Failed to load resource: the server responded with a status of (401|409|422)"
+)
+
+
+async def press(page: Page, name: str, role: str = "button") -> None:
+    """Activate a control from the keyboard: focus it, press Enter."""
+    control = page.get_by_role(role, name=name, exact=True)
+    await control.focus()
+    await page.keyboard.press("Enter")
+
+
+async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").focus()
+    await page.keyboard.type(password)
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+async def assert_every_control_labelled(page: Page) -> None:
+    unlabelled = await page.evaluate(
+        """[...document.querySelectorAll('input, select, textarea')]
+             .filter(c => !c.labels || c.labels.length === 0).map(c => c.name || c.id)"""
+    )
+    assert unlabelled == []
+
+
+def assert_nothing_went_wrong(watched: Watched, server: str, csp: list[str]) -> None:
+    assert csp == []
+    assert [e for e in watched.console_errors if not _REFUSED.match(e)] == []
+    outside = [url for url in watched.requests if not url.startswith((f"{server}/", "blob:"))]
+    assert outside == []
+
+
+async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, screenshots) -> None:
+    page = await watched.new_page()
+    await page.goto("/dashboard")
+    await expect(page).to_have_url(re.compile(r"/dashboard/#/signin$"))
+    await page.screenshot(path=screenshots / "sign-in.png")
+
+    # Sign up: a weak password is refused in words, then the account is made.
+    await press(page, "Create an account", role="link")
+    email = unique_email()
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill("short")
+    await page.keyboard.press("Enter")
+    problem = page.get_by_role("alert")
+    await expect(problem).to_contain_text("Password must be at least 8 characters long")
+    await page.screenshot(path=screenshots / "sign-up-error.png")
+    await assert_every_control_labelled(page)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.keyboard.press("Enter")
+
+    # Sign in.
+    await expect(page.get_by_text("Account created. Sign in")).to_be_visible()
+    await expect(page.get_by_label("Email")).to_have_value(email)
+    await sign_in(page, email)
+
+    # API keys: each new key shown once, the 2-key minimum explained when revoking.
+    await press(page, "API keys", role="link")
+    await expect(page.get_by_role("heading", name="API keys")).to_be_visible()
+    keys = []
+    for name in ("Laptop", "Server"):
+        await page.get_by_label("Key name").fill(name)
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("heading", name=f"Your new key “{name}”")).to_be_visible()
+        keys.append(await page.locator("#new-key").text_content())
+        assert keys[-1].startswith("mk_live_") and len(keys[-1]) > 30
+    await expect(page.get_by_role("button", name="Copy key")).to_be_visible()
+    await expect(page.locator("table")).not_to_contain_text(keys[-1])
+    await press(page, "Revoke Laptop (" + f"mk_live_****...{keys[0][-4:]})")
+    await press(page, "Revoke key")
+    await expect(page.get_by_role("alert")).to_contain_text(
+        "at least 2 active API keys must remain"
+    )
+    await page.get_by_label("Key name").fill("Spare")
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_text("3 of at most 10 keys active")).to_be_visible()
+    await press(page, "Revoke Laptop (" + f"mk_live_****...{keys[0][-4:]})")
+    await press(page, "Revoke key")
+    await expect(page.get_by_text("2 of at most 10 keys active")).to_be_visible()
+    await expect(page.locator("tr", has_text="Laptop")).to_contain_text("revoked")
+    await page.screenshot(path=screenshots / "api-keys.png", full_page=True)
+    await assert_every_control_labelled(page)
+
+    # Run the spec's example, pre-filled; its result shows both charts and the figures.
+    await press(page, "Run", role="link")
+    await expect(page.get_by_label("Ticker").first).to_have_value("NSEI Index")
+    await expect(page.get_by_text("Weights sum to 100%")).to_be_visible()
+    await page.screenshot(path=screenshots / "run.png", full_page=True)
+    await assert_every_control_labelled(page)
+    await press(page, "Run simulation")
+    await expect(page.get_by_role("heading", name=re.compile(r"^Simulation sim_"))).to_be_visible()
+    for kind in ("fan", "histogram"):
+        chart = page.locator(f"img[data-kind={kind}]")
+        await expect(chart).to_have_attribute("src", re.compile(r"^blob:"))
+        await expect.poll(
+            lambda c=chart: c.evaluate("i => i.complete && i.naturalWidth")
+        ).to_be_greater_than(300)
+    await expect(page.locator("#figures")).to_contain_text("VaR 95% (5th percentile)")
+    await expect(page.locator("#figures")).to_contain_text("Ending below the money invested")
+    await page.screenshot(path=screenshots / "result.png", full_page=True)
+    await assert_every_control_labelled(page)
+    simulation_id = page.url.rsplit("/", 1)[-1]
+
+    # The saved list shows the run and opens it.
+    await press(page, "Saved", role="link")
+    saved = page.locator("#saved")
+    await expect(saved).to_contain_text("NSEI Index, GIND10YR Index")
+    await page.screenshot(path=screenshots / "saved.png", full_page=True)
+    await saved.get_by_role("link").first.focus()
+    await page.keyboard.press("Enter")
+    await expect(page).to_have_url(re.compile(f"#/result/{simulation_id}$"))
+
+    await press(page, "Usage", role="link")
+    await expect(page.get_by_role("heading", name="Usage")).to_be_visible()
+    await page.screenshot(path=screenshots / "usage.png", full_page=True)
+
+    # A reload keeps the login: the refresh cookie signs the new page in.
+    await page.reload()
+    await expect(page.get_by_role("heading", name="Usage")).to_be_visible()
+    assert {c["name"] for c in await watched.context.cookies()} >= {"mc_refresh", "mc_csrf"}
+
+    # Sign out: the refresh cookie is gone and refreshing fails.
+    csp = await watched.csp_violations(page)
+    await press(page, "Sign out")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert "mc_refresh" not in {c["name"] for c in await watched.context.cookies()}
+    refused = await page.evaluate(
+        "fetch('/auth/refresh', {method: 'POST', headers: {'X-Session': 'cookie'}})"
+        ".then(response => response.status)"
+    )
+    assert refused == 401
+    csp += await watched.csp_violations(page)
+    assert_nothing_went_wrong(watched, server, csp)
+
+
+async def test_two_tabs_refreshing_at_once_both_stay_signed_in(
+    watched: Watched, server: str
+) -> None:
+    email = unique_email()
+    async with httpx.AsyncClient(base_url=server) as client:
+        registered = await client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        registered.raise_for_status()
+    first = await watched.new_page()
+    await first.goto("/dashboard/#/signin")
+    await sign_in(first, email)
+    tabs = [await watched.new_page(), await watched.new_page()]
+    # Both tabs start with the same refresh cookie and present it at the same moment.
+    await asyncio.gather(*(tab.goto("/dashboard/#/simulations") for tab in tabs))
+    for tab in tabs:
+        await expect(tab.get_by_role("heading", name="Saved simulations")).to_be_visible()
+        await expect(tab.get_by_role("navigation", name="Main")).to_be_visible()
+    await tabs[0].reload()
+    await expect(tabs[0].get_by_role("heading", name="Saved simulations")).to_be_visible()
+    csp = [v for tab in [first, *tabs] for v in await watched.csp_violations(tab)]
+    assert_nothing_went_wrong(watched, server, csp)
+
+
+async def test_the_dashboard_is_readable_at_phone_width(
+    watched: Watched, server: str, screenshots
+) -> None:
+    page = await watched.new_page()
+    await page.set_viewport_size({"width": 360, "height": 740})
+    await page.goto("/dashboard/#/signup")
+    await expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    await assert_every_control_labelled(page)
+    await page.screenshot(path=screenshots / "sign-up-phone.png", full_page=True)
+    assert_nothing_went_wrong(watched, server, await watched.csp_violations(page))
