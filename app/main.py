@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_keys.current_key_router)
     app.include_router(simulation.router)
     app.include_router(simulation.dashboard_router)
+    app.include_router(simulation.dashboard_simulate_router)
     app.include_router(audit.router)
     app.include_router(charts.router)
     app.include_router(charts.dashboard_router)

@@ -1,3 +1,4 @@
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import pydantic_core
@@ -11,6 +12,7 @@ from app.services.capacity import SimulationSlots
 
 router = APIRouter(prefix="/api/v1", tags=["simulation"])
 dashboard_router = APIRouter(prefix="/simulations", tags=["simulation"])
+dashboard_simulate_router = APIRouter(tags=["simulation"])
 
 SimulationId = Annotated[str, Path(pattern=r"^sim_[0-9a-f]{12}$", examples=["sim_a3b4c5d6e7f8"])]
 Limit = Annotated[int, Query(ge=1, le=100)]
@@ -33,38 +35,57 @@ def _json(body: dict) -> Response:
     return Response(pydantic_core.to_json(body), media_type="application/json")
 
 
-@router.post(
-    "/simulate",
-    response_model=SimulationResponse,
-    summary="Run a Monte Carlo simulation",
-    responses={
-        401: _ERRORS[401],
-        429: {"description": "Rate limit of this API key reached (see Retry-After)"},
-        503: {"description": "All simulation slots busy, or Bloomberg unavailable"},
-    },
-)
-async def simulate(
-    body: SimulationRequest,
-    key: CurrentApiKey,
-    db: SessionDep,
-    settings: SettingsDep,
-    slots: SlotsDep,
-) -> Response:
-    """Run a Monte Carlo simulation of the portfolio and save it.
+async def _account_of_key(key: CurrentApiKey) -> tuple[int, int | None]:
+    return key.user_id, key.id
 
-    Same `seed` and inputs give the same numbers, bit for bit; without a seed one is drawn and
-    returned in `inputs.parameters.seed`.
-    """
-    return _json(
-        await monte_carlo.simulate_and_save(
-            db,
-            settings=settings,
-            slots=slots,
-            request=body,
-            user_id=key.user_id,
-            api_key_id=key.id,
-        )
+
+async def _account_of_user(user: CurrentUser) -> tuple[int, int | None]:
+    return user.id, None
+
+
+def _add_simulate_route(
+    target: APIRouter, account: Callable[..., Awaitable[tuple[int, int | None]]], name: str
+) -> None:
+    """POST /simulate for one way of authenticating: the API key's owner, or the JWT's user."""
+
+    @target.post(
+        "/simulate",
+        name=name,
+        response_model=SimulationResponse,
+        summary="Run a Monte Carlo simulation",
+        responses={
+            401: _ERRORS[401],
+            429: {"description": "Rate limit or compute budget reached (see Retry-After)"},
+            503: {"description": "All simulation slots busy, or Bloomberg unavailable"},
+        },
     )
+    async def simulate(
+        body: SimulationRequest,
+        caller: Annotated[tuple[int, int | None], Depends(account)],
+        db: SessionDep,
+        settings: SettingsDep,
+        slots: SlotsDep,
+    ) -> Response:
+        """Run a Monte Carlo simulation of the portfolio and save it.
+
+        Same `seed` and inputs give the same numbers, bit for bit; without a seed one is drawn
+        and returned in `inputs.parameters.seed`.
+        """
+        user_id, api_key_id = caller
+        return _json(
+            await monte_carlo.simulate_and_save(
+                db,
+                settings=settings,
+                slots=slots,
+                request=body,
+                user_id=user_id,
+                api_key_id=api_key_id,
+            )
+        )
+
+
+_add_simulate_route(router, _account_of_key, "simulate")
+_add_simulate_route(dashboard_simulate_router, _account_of_user, "simulate_for_dashboard")
 
 
 async def _page(db: SessionDep, user_id: int, limit: int, offset: int) -> SimulationPage:

@@ -16,7 +16,8 @@ _REFUSED = re.compile(
 
 
 async def press(page: Page, name: str, role: str = "button") -> None:
-    """Activate a control from the keyboard: focus it, press Enter."""
+    """Activate a control from the keyboard: focus it, press Enter (each page is awaited before
+    the next key press, since a page moves the focus to its heading region when it appears)."""
     control = page.get_by_role(role, name=name, exact=True)
     await control.focus()
     await page.keyboard.press("Enter")
@@ -28,6 +29,7 @@ async def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     await page.keyboard.type(password)
     await page.keyboard.press("Enter")
     await expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Run a simulation")).to_be_visible()
 
 
 async def assert_every_control_labelled(page: Page) -> None:
@@ -107,9 +109,11 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
     for kind in ("fan", "histogram"):
         chart = page.locator(f"img[data-kind={kind}]")
         await expect(chart).to_have_attribute("src", re.compile(r"^blob:"))
-        await expect.poll(
-            lambda c=chart: c.evaluate("i => i.complete && i.naturalWidth")
-        ).to_be_greater_than(300)
+        await page.wait_for_function(
+            "kind => { const image = document.querySelector(`img[data-kind=${kind}]`);"
+            " return image.complete && image.naturalWidth > 300; }",
+            arg=kind,
+        )
     await expect(page.locator("#figures")).to_contain_text("VaR 95% (5th percentile)")
     await expect(page.locator("#figures")).to_contain_text("Ending below the money invested")
     await page.screenshot(path=screenshots / "result.png", full_page=True)

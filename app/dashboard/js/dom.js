@@ -38,8 +38,16 @@ export function show(main, title, ...content) {
   main.focus();
 }
 
+let statusTimer = null;
+
+/** A short, polite announcement, cleared after a while so it never covers the page for long. */
 export function status(text) {
-  document.getElementById("status").textContent = text;
+  const region = document.getElementById("status");
+  region.textContent = text;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => {
+    region.textContent = "";
+  }, 5000);
 }
 
 export function table(caption, headers, rows) {

@@ -59,7 +59,7 @@ export function signInPage(main, { go }) {
 
 export function signUpPage(main, { go }) {
   const email = emailInput();
-  const password = el("input", { type: "password", name: "password", autocomplete: "new-password", required: true, minLength: 8 });
+  const password = el("input", { type: "password", name: "password", autocomplete: "new-password", required: true });
   const fullName = el("input", { name: "full_name", autocomplete: "name", maxLength: 200 });
   const company = el("input", { name: "company", autocomplete: "organization", maxLength: 200 });
   const problem = errorBox();
