@@ -103,7 +103,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await asyncio.to_thread(warm_up_charts)
     app.state.chart_slots = SimulationSlots(
-        settings.CHART_MAX_CONCURRENCY, settings.CHART_QUEUE_SECONDS, work="chart rendering"
+        settings.CHART_MAX_CONCURRENCY,
+        settings.CHART_QUEUE_SECONDS,
+        work="chart rendering",
     )
     try:
         yield

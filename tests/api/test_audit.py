@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import get_settings
 from app.services.accounts import make_admin
 from tests.api.test_api_keys import generate, revoke
-from tests.conftest import AppClient
+from tests.conftest import AppClient, ClientFactory
 from tests.factories import PASSWORD, bearer, fail_login, login, signed_up
 
 
@@ -29,8 +29,9 @@ async def signed_up_admin(client: httpx.AsyncClient, db: AsyncSession) -> tuple[
 
 
 async def test_security_events_leave_rows_without_secrets(
-    client: AppClient, db: AsyncSession
+    client_factory: ClientFactory, db: AsyncSession
 ) -> None:
+    client = await client_factory(REFRESH_REUSE_GRACE_SECONDS=0)  # a second refresh: a reuse
     user, first = await signed_up(client)
     await fail_login(client.from_address("198.51.100.4"), user["email"])
     token = first["access_token"]
