@@ -131,6 +131,8 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
 
     await press(page, "Usage", role="link")
     await expect(page.get_by_role("heading", name="Usage")).to_be_visible()
+    per_day = page.get_by_role("table", name="Per day (UTC)")
+    await expect(per_day.locator("tbody tr").first).to_contain_text("10,000")  # today's paths
     await page.screenshot(path=screenshots / "usage.png", full_page=True)
 
     # A reload keeps the login: the refresh cookie signs the new page in.

@@ -1,20 +1,27 @@
-// Your API usage: calls per day when the service reports them, and per endpoint.
+// Your API usage over the last 30 days: per day (calls, errors, simulations) and per endpoint.
 
 import * as api from "../api.js";
 import { el, show, table } from "../dom.js";
 import { explain, percentNumber, ratio, when } from "../format.js";
 
-function perDayTable(days) {
-  const rows = days.map((day) =>
+function perDayTable(series) {
+  const rows = series.map((period) =>
     el(
       "tr",
       {},
-      el("td", {}, day.day ?? day.date ?? day.period ?? ""),
-      el("td", { class: "number" }, String(day.total_calls ?? day.calls ?? 0)),
-      el("td", { class: "number" }, String(day.errors ?? 0)),
+      el("td", {}, new Date(period.period_start).toLocaleDateString(undefined, { timeZone: "UTC" })),
+      el("td", { class: "number" }, period.calls.toLocaleString()),
+      el("td", { class: "number" }, period.errors.toLocaleString()),
+      el("td", { class: "number" }, period.avg_execution_time_ms === null ? "–" : `${ratio(period.avg_execution_time_ms)} ms`),
+      el("td", { class: "number" }, period.simulations.toLocaleString()),
+      el("td", { class: "number" }, period.paths_simulated.toLocaleString()),
     ),
   );
-  return table("Calls per day", ["Day", { text: "Calls", class: "number" }, { text: "Errors", class: "number" }], rows);
+  return table(
+    "Per day (UTC)",
+    ["Day", ...["Calls", "Errors", "Average time", "Simulations", "Paths"].map((text) => ({ text, class: "number" }))],
+    rows,
+  );
 }
 
 export async function usagePage(main) {
@@ -22,10 +29,9 @@ export async function usagePage(main) {
   try {
     report = await api.getJson("/api-keys/usage?granularity=day");
   } catch (error) {
-    if (error.status !== 422) return show(main, "Usage", el("p", { class: "error", role: "alert" }, explain(error)));
-    report = await api.getJson("/api-keys/usage");
+    return show(main, "Usage", el("p", { class: "error", role: "alert" }, explain(error)));
   }
-  const days = report.days ?? report.per_day ?? report.buckets ?? null;
+  const days = [...(report.series ?? [])].reverse(); // newest first
   const endpoints = report.endpoints.map((endpoint) =>
     el(
       "tr",
@@ -40,7 +46,7 @@ export async function usagePage(main) {
     main,
     "Usage",
     el("p", {}, `API calls with your keys from ${when(report.since)} to ${when(report.until)}.`),
-    Array.isArray(days) && days.length ? perDayTable(days) : null,
+    days.length ? perDayTable(days) : null,
     endpoints.length
       ? table("Calls per endpoint", ["Endpoint", { text: "Calls", class: "number" }, { text: "Average time", class: "number" }, { text: "Errors", class: "number" }], endpoints)
       : el("p", {}, "No API calls in this window yet."),
