@@ -160,7 +160,7 @@ async def refresh(
         db, settings=settings, refresh_token=refresh_token, client=client
     )
     if body is None:
-        return keep_refresh_token_in_cookie(_token_response(tokens), response, settings)
+        return keep_refresh_token_in_cookie(_token_response(tokens), response, settings, request)
     return _token_response(tokens)
 
 

@@ -37,8 +37,15 @@ CookieMode = Annotated[bool, Depends(wants_cookie)]
 
 
 def set_session_cookies(
-    response: Response, settings: Settings, *, refresh_token: str, max_age: int
+    response: Response,
+    settings: Settings,
+    *,
+    refresh_token: str,
+    max_age: int,
+    csrf_token: str | None = None,
 ) -> None:
+    """The refresh cookie, and the CSRF cookie: new at login, kept as it is on a refresh (a
+    tab that read it a moment before another tab's refresh must still send the right one)."""
     secure = settings.is_production
     response.set_cookie(
         REFRESH_COOKIE,
@@ -51,7 +58,7 @@ def set_session_cookies(
     )
     response.set_cookie(
         CSRF_COOKIE,
-        secrets.token_urlsafe(32),
+        csrf_token or secrets.token_urlsafe(32),
         max_age=max_age,
         path="/",
         secure=secure,
@@ -61,11 +68,16 @@ def set_session_cookies(
 
 
 def keep_refresh_token_in_cookie(
-    answer: TokenResponse, response: Response, settings: Settings
+    answer: TokenResponse, response: Response, settings: Settings, request: Request | None = None
 ) -> TokenResponse:
-    """Move the answer's refresh token into the cookies: the page's script never sees it."""
+    """Move the answer's refresh token into the cookies: the page's script never sees it.
+    With the `request` of a cookie refresh (its CSRF token already checked), that token stays."""
     set_session_cookies(
-        response, settings, refresh_token=answer.refresh_token, max_age=answer.refresh_expires_in
+        response,
+        settings,
+        refresh_token=answer.refresh_token,
+        max_age=answer.refresh_expires_in,
+        csrf_token=request.cookies.get(CSRF_COOKIE) if request is not None else None,
     )
     return answer.model_copy(update={"refresh_token": None})
 

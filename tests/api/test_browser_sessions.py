@@ -110,10 +110,13 @@ async def test_cookie_refresh_needs_the_csrf_header(client: AppClient) -> None:
         assert refused.status_code == 403
         assert "X-CSRF-Token" in refused.json()["detail"]
     before = client.cookies.get("mc_refresh", path="/auth")
-    refreshed = await client.post("/auth/refresh", headers=csrf(client))
+    headers = csrf(client)
+    refreshed = await client.post("/auth/refresh", headers=headers)
     assert refreshed.status_code == 200, refreshed.text
     assert refreshed.json()["refresh_token"] is None
     assert client.cookies.get("mc_refresh", path="/auth") != before
+    # The CSRF token stays: a tab that read it before another tab's refresh still sends it.
+    assert csrf(client) == headers
     me = await client.get("/auth/me", headers=bearer(refreshed.json()["access_token"]))
     assert me.status_code == 200
 
