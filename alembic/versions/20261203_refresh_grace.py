@@ -1,7 +1,7 @@
 """Rotated refresh tokens keep their successor pair, sealed, for the reuse grace window.
 
 Revision ID: refresh_grace
-Revises: chart_histograms
+Revises: outbox_messages
 Create Date: 2026-12-03 15:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "refresh_grace"
-down_revision: str | Sequence[str] | None = "chart_histograms"
+down_revision: str | Sequence[str] | None = "outbox_messages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
