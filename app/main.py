@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, api_keys, audit, auth, charts, health, sessions, simulation
+from app.api import admin, api_keys, audit, auth, charts, health, password, sessions, simulation
 from app.api import metrics as metrics_api
 from app.api.dashboard import mount_dashboard
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(sessions.router)
+    app.include_router(password.router)
     app.include_router(api_keys.router)
     app.include_router(api_keys.current_key_router)
     app.include_router(simulation.router)

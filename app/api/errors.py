@@ -30,7 +30,18 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
 }
 
 # Validation errors echo the offending input; never for these fields.
-_SECRET_FIELDS = {"password", "refresh_token", "access_token", "token", "key", "api_key"}
+_SECRET_FIELDS = {
+    "password",
+    "current_password",
+    "new_password",
+    "refresh_token",
+    "access_token",
+    "challenge_token",
+    "token",
+    "code",
+    "key",
+    "api_key",
+}
 _ECHO_LIMIT = 200  # characters of an offending string value echoed back
 # What FastAPI answers (400) when a body cannot be decoded at all, e.g. JSON nested too deep.
 _UNPARSABLE_BODY = "There was an error parsing the body"

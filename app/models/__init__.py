@@ -7,6 +7,7 @@ from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.login_failure import LoginFailure
 from app.models.outbox import OutboxMessage
+from app.models.password_reset import PasswordResetToken
 from app.models.simulation import Simulation
 from app.models.user import User
 
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "LoginFailure",
     "OutboxMessage",
+    "PasswordResetToken",
     "RefreshToken",
     "Simulation",
     "User",

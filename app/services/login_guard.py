@@ -47,12 +47,17 @@ async def refuse_if_blocked(
 ) -> None:
     """Refuse an attempt before any password is checked: 423 when this address is locked out of
     the account, 429 when the account's attempts from unfamiliar networks are over the limit."""
+    await refuse_if_locked(db, email=email, client=client)
+    if not await sessions.has_signed_in_from(db, email=email, network=client.network):
+        await limiter.hit(settings.ACCOUNT_LOGIN_RATE_LIMIT, "login-account", account_key(email))
+
+
+async def refuse_if_locked(db: AsyncSession, *, email: str, client: ClientInfo) -> None:
+    """423 when this address is locked out of the account (for any check of its credentials)."""
     locked_until = await db.scalar(select(LoginFailure.locked_until).where(*_pair(email, client)))
     if locked_until is not None and locked_until > datetime.now(UTC):
         log_security_event("login_refused_locked", client)
         raise _locked(locked_until)
-    if not await sessions.has_signed_in_from(db, email=email, network=client.network):
-        await limiter.hit(settings.ACCOUNT_LOGIN_RATE_LIMIT, "login-account", account_key(email))
 
 
 async def count_failure(
@@ -111,6 +116,11 @@ async def clear_failures(db: AsyncSession, *, email: str, client: ClientInfo) ->
         await db.rollback()
         log_security_event("login_refused_locked", client)
         raise _locked(locked_until)
+
+
+async def forget_account_failures(db: AsyncSession, *, email: str) -> None:
+    """The owner proved control of the account (a password reset): every lock on it ends."""
+    await db.execute(delete(LoginFailure).where(LoginFailure.account_key == account_key(email)))
 
 
 async def forget_stale_failures(db: AsyncSession, *, settings: Settings) -> int:
