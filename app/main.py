@@ -8,7 +8,18 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import admin, api_keys, audit, auth, charts, health, password, sessions, simulation
+from app.api import (
+    admin,
+    api_keys,
+    audit,
+    auth,
+    charts,
+    health,
+    password,
+    sessions,
+    simulation,
+    two_factor,
+)
 from app.api import metrics as metrics_api
 from app.api.dashboard import mount_dashboard
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
@@ -137,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(sessions.router)
     app.include_router(password.router)
+    app.include_router(two_factor.router)
     app.include_router(api_keys.router)
     app.include_router(api_keys.current_key_router)
     app.include_router(simulation.router)

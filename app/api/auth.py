@@ -20,12 +20,20 @@ from app.api.deps import (
     limit_per_client_ip,
 )
 from app.database import SessionDep
-from app.schemas.auth import LoginRequest, LogoutResponse, RefreshRequest, TokenResponse
+from app.schemas.auth import (
+    LoginRequest,
+    LogoutResponse,
+    RefreshRequest,
+    SecondStepLogin,
+    TokenResponse,
+    TwoFactorChallenge,
+)
 from app.schemas.user import UserRegister, UserResponse, normalize_email
 from app.services import accounts, auth, sessions
 from app.services.browser_sessions import logout_with_refresh_token
 from app.services.errors import InvalidField, NotAuthenticated
 from app.services.sessions import IssuedTokens
+from app.services.two_factor import Challenge
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -73,7 +81,7 @@ async def register(
 @router.post(
     "/login",
     summary="Log in (JSON)",
-    response_model=TokenResponse,
+    response_model=TokenResponse | TwoFactorChallenge,
     dependencies=[_LOGIN_LIMIT],
     responses=_ERRORS,
 )
@@ -85,17 +93,54 @@ async def login(
     client: ClientDep,
     response: Response,
     cookie_mode: CookieMode,
-) -> TokenResponse:
-    """Exchange email and password for an access token (JWT) and a refresh token.
+) -> TokenResponse | TwoFactorChallenge:
+    """Exchange email and password for an access token (JWT) and a refresh token. For an
+    account with two-factor authentication: `two_factor_required` and a challenge for
+    POST /auth/login/2fa instead, and no tokens yet.
 
     With `X-Session: cookie` (browsers) the refresh token is set as an HttpOnly cookie instead.
     """
-    tokens = await auth.login(
+    outcome = await auth.login(
         db,
         settings=settings,
         limiter=limiter,
         email=body.email,
         password=body.password,
+        client=client,
+    )
+    if isinstance(outcome, Challenge):
+        return TwoFactorChallenge(challenge_token=outcome.token, expires_in=outcome.expires_in)
+    if cookie_mode:
+        return keep_refresh_token_in_cookie(_token_response(outcome), response, settings)
+    return _token_response(outcome)
+
+
+@router.post(
+    "/login/2fa",
+    summary="Log in, second step: the two-factor code",
+    response_model=TokenResponse,
+    dependencies=[_LOGIN_LIMIT],
+    responses={
+        **_ERRORS,
+        401: {"description": "Wrong or replayed code, or a used or expired challenge"},
+    },
+)
+async def login_two_factor(
+    body: SecondStepLogin,
+    db: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    response: Response,
+    cookie_mode: CookieMode,
+) -> TokenResponse:
+    """Exchange the challenge of POST /auth/login and a TOTP code (or a backup code) for the
+    tokens. Each code works once; a challenge works once, for 5 minutes. `X-Session: cookie`
+    works as on POST /auth/login."""
+    tokens = await auth.login_second_step(
+        db,
+        settings=settings,
+        challenge_token=body.challenge_token,
+        code=body.code,
         client=client,
     )
     if cookie_mode:
@@ -117,7 +162,8 @@ async def token(
     limiter: RateLimiterDep,
     client: ClientDep,
 ) -> TokenResponse:
-    """The OAuth2 password flow (username = email): what Swagger UI's Authorize button calls."""
+    """The OAuth2 password flow (username = email): what Swagger UI's Authorize button calls.
+    It has no second step: a two-factor account gets a 401 pointing to POST /auth/login."""
     tokens = await auth.login(
         db,
         settings=settings,
@@ -125,7 +171,9 @@ async def token(
         email=normalize_email(form.username),
         password=form.password,
         client=client,
+        two_step=False,
     )
+    assert isinstance(tokens, IssuedTokens)
     return _token_response(tokens)
 
 

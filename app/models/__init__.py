@@ -9,6 +9,7 @@ from app.models.login_failure import LoginFailure
 from app.models.outbox import OutboxMessage
 from app.models.password_reset import PasswordResetToken
 from app.models.simulation import Simulation
+from app.models.two_factor import BackupCode, LoginChallenge, TwoFactor
 from app.models.user import User
 
 __all__ = [
@@ -17,11 +18,14 @@ __all__ = [
     "AuditEvent",
     "AuditEventType",
     "AuthSession",
+    "BackupCode",
     "Base",
+    "LoginChallenge",
     "LoginFailure",
     "OutboxMessage",
     "PasswordResetToken",
     "RefreshToken",
     "Simulation",
+    "TwoFactor",
     "User",
 ]

@@ -3,6 +3,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.text import NoNul
+from app.schemas.two_factor import Code
 from app.schemas.user import NormalizedEmail
 
 
@@ -36,3 +37,21 @@ class TokenResponse(BaseModel):
 
 class LogoutResponse(BaseModel):
     message: str = "Logged out"
+
+
+class TwoFactorChallenge(BaseModel):
+    """The answer of /auth/login for an account with two-factor authentication: no tokens yet."""
+
+    two_factor_required: Literal[True] = True
+    challenge_token: str = Field(description="For POST /auth/login/2fa, once, with a code.")
+    expires_in: int = Field(description="Seconds the challenge stays valid.")
+
+
+class SecondStepLogin(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"challenge_token": "…", "code": "123456"}]},
+    )
+
+    challenge_token: str = Field(min_length=1, max_length=200)
+    code: Code

@@ -1,5 +1,6 @@
-"""Signing in with email and password: the lock and throttle first, then the password, then a
-session. Sessions and their tokens are in `sessions`, the failure bookkeeping in `login_guard`."""
+"""Signing in: the lock and throttle first, then the password, then (for a 2FA account) a code
+against a single-use challenge, then a session. Sessions and their tokens are in `sessions`,
+the failure bookkeeping in `login_guard`, codes and challenges in `two_factor`."""
 
 from datetime import UTC, datetime
 
@@ -8,15 +9,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import AuditEventType, User
-from app.services import audit, emails, login_guard, sessions
+from app.services import audit, emails, login_guard, sessions, two_factor
 from app.services.audit import log_security_event
 from app.services.clients import ClientInfo
 from app.services.errors import NotAuthenticated
 from app.services.hashing import verify_password
 from app.services.rate_limit import RateLimiter
 from app.services.sessions import IssuedTokens
+from app.services.two_factor import Challenge
 
 INVALID_LOGIN = "Incorrect email or password"
+USE_TWO_STEP_LOGIN = (
+    "This account uses two-factor authentication: sign in with POST /auth/login, then send "
+    "the code to POST /auth/login/2fa"
+)
 
 
 async def login(
@@ -27,8 +33,11 @@ async def login(
     email: str,
     password: str,
     client: ClientInfo,
-) -> IssuedTokens:
-    """Check the password (blocked attempts refused first) and open a session."""
+    two_step: bool = True,
+) -> IssuedTokens | Challenge:
+    """Check the password (blocked attempts refused first) and open a session; for a 2FA
+    account, a challenge for the code instead (or, when the client cannot take a second step,
+    `two_step=False`, a 401 saying where to sign in)."""
     await login_guard.refuse_if_blocked(
         db, settings=settings, limiter=limiter, email=email, client=client
     )
@@ -53,6 +62,29 @@ async def login(
             .where(User.id == user.id)
             .values(password_hash=upgraded_hash, updated_at=User.updated_at)
         )
+    if await two_factor.is_enabled(db, user_id=user.id):
+        if not two_step:
+            await db.commit()
+            raise NotAuthenticated(USE_TWO_STEP_LOGIN)
+        challenge = await two_factor.open_challenge(db, user_id=user.id)
+        await db.commit()
+        return challenge
+    return await complete_sign_in(db, settings=settings, user=user, client=client)
+
+
+async def login_second_step(
+    db: AsyncSession, *, settings: Settings, challenge_token: str, code: str, client: ClientInfo
+) -> IssuedTokens:
+    """Exchange a challenge and a TOTP or backup code for the account's tokens. A wrong code
+    counts towards the address's lock; the challenge stays usable until it expires."""
+    challenge, user = await two_factor.claim_challenge(db, token=challenge_token)
+    await login_guard.refuse_if_locked(db, email=user.email, client=client)
+    if not await two_factor.accept_code(db, settings=settings, user=user, code=code, client=client):
+        await login_guard.count_failure(
+            db, settings=settings, email=user.email, user_id=user.id, client=client
+        )
+        raise NotAuthenticated(two_factor.INVALID_CODE)
+    challenge.used_at = datetime.now(UTC)
     return await complete_sign_in(db, settings=settings, user=user, client=client)
 
 

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -158,3 +158,12 @@ async def _set_password(
     )
     reason = "password_changed" if keep_session is not None else "password_reset"
     return await sessions.revoke_sessions(db, user_id=user.id, reason=reason, keep=keep_session)
+
+
+async def forget_expired_tokens(db: AsyncSession) -> int:
+    cutoff = datetime.now(UTC) - timedelta(days=1)
+    result = await db.execute(
+        delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff)
+    )
+    await db.commit()
+    return result.rowcount

@@ -10,18 +10,21 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.config import Settings
 from app.database import Database
-from app.services import expiry_notices, login_guard, outbox
+from app.services import expiry_notices, login_guard, outbox, passwords, two_factor
 from app.services.outbox import OutboxSender, Task, log_background_failure
 
 logger = logging.getLogger(__name__)
 
 
 async def daily_jobs(sessionmaker: async_sessionmaker, settings: Settings) -> None:
-    """Queue API-key expiry notices; prune sent emails and stale failed sign-ins."""
+    """Queue API-key expiry notices; prune sent emails, stale failed sign-ins, expired
+    challenges and reset links."""
     async with sessionmaker() as db:
         await expiry_notices.queue_expiry_notices(db, settings=settings)
         await outbox.prune_sent(db)
         await login_guard.forget_stale_failures(db, settings=settings)
+        await two_factor.forget_expired_challenges(db)
+        await passwords.forget_expired_tokens(db)
 
 
 class Periodic:
