@@ -91,6 +91,7 @@ async def test_admins_get_everyones_series(client: AppClient, db: AsyncSession) 
     await _series_of_a_busy_user(client)
     _, other_keys = await keys_of_new_user(client, 1)
     await _simulate(client, other_keys[0], 500)
+    await client.flush_call_logs()
     admin, tokens = await signed_up(client)
     await make_admin(db, settings=get_settings(), email=admin["email"], password=None)
 

@@ -3,6 +3,7 @@ promptly; the service recovers by itself; no call-log row is lost; the log is no
 
 import asyncio
 import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -40,6 +41,16 @@ class Account:
             ("POST", "/api-keys/generate"): {"json": {"name": "During the outage"}},
             ("POST", "/api-keys/revoke"): {"json": {"api_key_id": self.keys[2]["id"]}},
             ("POST", "/api/v1/simulate"): SIMULATION,
+            ("POST", "/auth/login/2fa"): {"json": {"challenge_token": "c" * 43, "code": "123456"}},
+            ("POST", "/auth/password"): {
+                "json": {"current_password": "Wrong1234", "new_password": "Another123"}
+            },
+            ("POST", "/auth/password/forgot"): {"json": {"email": email}},
+            ("POST", "/auth/password/reset"): {
+                "json": {"token": "t" * 43, "new_password": "Another123"}
+            },
+            ("POST", "/auth/2fa/enable"): {"json": {"code": "123456"}},
+            ("POST", "/auth/2fa/disable"): {"json": {"password": PASSWORD, "code": "123456"}},
         }
 
 
@@ -70,6 +81,7 @@ def every_route_request(
         if path in NOT_DATABASE_BACKED:
             continue
         url = path.replace("{simulation_id}", account.simulation_id)
+        url = url.replace("{user_id}", "1").replace("{session_id}", str(uuid.uuid4()))
         for method in map(str.upper, operations):
             yield method, url, {"headers": headers, **bodies.get((method, path), {})}
 
