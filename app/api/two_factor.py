@@ -8,6 +8,7 @@ from app.schemas.two_factor import (
     TwoFactorDisabled,
     TwoFactorEnable,
     TwoFactorSetup,
+    TwoFactorStatus,
 )
 from app.services import two_factor
 
@@ -22,6 +23,18 @@ _CHECKED = {
     423: {"description": "Too many wrong codes or passwords from your address (see Retry-After)"},
     429: {"description": "Rate limit of your address (see Retry-After)"},
 }
+
+
+@router.get(
+    "",
+    summary="Two-factor authentication: on or off",
+    response_model=TwoFactorStatus,
+    responses=_UNAUTHENTICATED,
+)
+async def two_factor_status(user: CurrentUser, db: SessionDep) -> TwoFactorStatus:
+    """Whether two-factor authentication is on, and how many backup codes are left."""
+    enabled, left = await two_factor.status(db, user_id=user.id)
+    return TwoFactorStatus(enabled=enabled, backup_codes_left=left)
 
 
 @router.post(

@@ -11,6 +11,11 @@ Code = Annotated[
 ]
 
 
+class TwoFactorStatus(BaseModel):
+    enabled: bool
+    backup_codes_left: int = Field(description="Unused backup codes (0 while it is off).")
+
+
 class TwoFactorSetup(BaseModel):
     secret: str = Field(description="The base32 secret, for apps that cannot scan the QR code.")
     otpauth_uri: str = Field(description="otpauth://totp/... for authenticator apps.")

@@ -20,7 +20,7 @@ import anyio
 import pyotp
 import qrcode
 import qrcode.image.svg
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -87,6 +87,18 @@ async def _row(db: AsyncSession, user_id: int) -> TwoFactor | None:
 async def is_enabled(db: AsyncSession, *, user_id: int) -> bool:
     row = await _row(db, user_id)
     return row is not None and row.enabled_at is not None
+
+
+async def status(db: AsyncSession, *, user_id: int) -> tuple[bool, int]:
+    """(on, unused backup codes)."""
+    if not await is_enabled(db, user_id=user_id):
+        return False, 0
+    left = await db.scalar(
+        select(func.count())
+        .select_from(BackupCode)
+        .where(BackupCode.user_id == user_id, BackupCode.used_at.is_(None))
+    )
+    return True, left or 0
 
 
 async def set_up(db: AsyncSession, *, settings: Settings, user: User) -> Enrollment:

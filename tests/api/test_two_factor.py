@@ -211,3 +211,17 @@ async def test_disable_needs_the_password_and_a_code(mail_client: AppClient, inb
     events = [item["event"] for item in trail.json()["items"]]
     for event in ("two_factor_enabled", "backup_code_used", "two_factor_disabled"):
         assert event in events
+
+
+async def test_the_status_says_on_or_off_and_counts_backup_codes(client: AppClient) -> None:
+    user, tokens, _, backup_codes = await with_two_factor(client)
+    auth = bearer(tokens["access_token"])
+    assert (await client.get("/auth/2fa", headers=auth)).json() == {
+        "enabled": True,
+        "backup_codes_left": 10,
+    }
+    await code_step(client, await challenge_for(client, user["email"]), backup_codes[0])
+    assert (await client.get("/auth/2fa", headers=auth)).json()["backup_codes_left"] == 9
+    _, other = await signed_up(client)
+    off = await client.get("/auth/2fa", headers=bearer(other["access_token"]))
+    assert off.json() == {"enabled": False, "backup_codes_left": 0}

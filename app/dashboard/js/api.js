@@ -101,6 +101,7 @@ export async function call(path, options = {}) {
 
 export const getJson = async (path) => (await call(path)).json();
 export const postJson = async (path, body) => (await call(path, { method: "POST", body })).json();
+export const remove = async (path) => call(path, { method: "DELETE" });
 
 export async function signIn(email, password) {
   const response = await fetch("/auth/login", {
@@ -108,6 +109,21 @@ export async function signIn(email, password) {
     headers: { ...COOKIE_SESSION, "Content-Type": "application/json" },
     credentials: "same-origin",
     body: JSON.stringify({ email, password }),
+  });
+  if (!response.ok) throw await failure(response);
+  const answer = await response.json();
+  if (answer.two_factor_required) return answer.challenge_token; // a code is needed next
+  accessToken = answer.access_token;
+  return null;
+}
+
+/** The second step of a two-factor sign-in: the challenge of signIn and a code. */
+export async function signInWithCode(challengeToken, code) {
+  const response = await fetch("/auth/login/2fa", {
+    method: "POST",
+    headers: { ...COOKIE_SESSION, "Content-Type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify({ challenge_token: challengeToken, code }),
   });
   if (!response.ok) throw await failure(response);
   accessToken = (await response.json()).access_token;

@@ -7,10 +7,11 @@ import { keysPage } from "./pages/keys.js";
 import { resultPage } from "./pages/result.js";
 import { runPage } from "./pages/run.js";
 import { savedPage } from "./pages/saved.js";
+import { securityPage } from "./pages/security.js";
 import { usagePage } from "./pages/usage.js";
 
 const PUBLIC = { signin: signInPage, signup: signUpPage };
-const PRIVATE = { run: runPage, keys: keysPage, result: resultPage, simulations: savedPage, usage: usagePage };
+const PRIVATE = { run: runPage, keys: keysPage, result: resultPage, simulations: savedPage, usage: usagePage, security: securityPage };
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");

@@ -43,7 +43,8 @@ export function signInPage(main, { go }) {
     problem.textContent = "";
     submit.disabled = true;
     try {
-      await api.signIn(email.value, password.value);
+      const challenge = await api.signIn(email.value, password.value);
+      if (challenge) return codeStep(main, { go }, challenge);
       status("Signed in");
       go("#/run");
     } catch (error) {
@@ -55,6 +56,37 @@ export function signInPage(main, { go }) {
   });
   show(main, "Sign in", form);
   (email.value ? password : email).focus();
+}
+
+/** Two-factor accounts: the code from the authenticator app (or a backup code). */
+function codeStep(main, { go }, challenge) {
+  const code = el("input", { name: "code", autocomplete: "one-time-code", inputMode: "numeric", required: true });
+  const problem = errorBox();
+  const submit = el("button", { type: "submit" }, "Verify");
+  const form = el(
+    "form",
+    { class: "card", "aria-label": "Second step of signing in" },
+    field("Two-factor code", code, "The 6 digits your authenticator app shows, or one of your backup codes."),
+    problem,
+    el("div", { class: "actions" }, submit, el("a", { href: "#/signin" }, "Start again")),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    problem.textContent = "";
+    submit.disabled = true;
+    try {
+      await api.signInWithCode(challenge, code.value.trim());
+      status("Signed in");
+      go("#/run");
+    } catch (error) {
+      problem.textContent = explainSignIn(error);
+      code.select();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  show(main, "Two-factor code", form);
+  code.focus();
 }
 
 export function signUpPage(main, { go }) {
