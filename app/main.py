@@ -25,6 +25,7 @@ from app.api.dashboard import mount_dashboard
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.api.rate_limit_docs import document_rate_limit_headers
+from app.api.routing import include_account_router, operation_id
 from app.charts import warm_up as warm_up_charts
 from app.config import APP_VERSION, Settings, get_settings
 from app.database import Database
@@ -52,6 +53,8 @@ Monte Carlo portfolio-risk simulation as a service.
 
 * **Dashboard** endpoints (`/auth/*`, `/api-keys/*`) take a JWT: `Authorization: Bearer <token>`.
 * **Programmatic** endpoints (`/api/v1/*`) take an API key: `X-API-Key: mk_live_...`.
+  The dashboard reaches the same simulation routes without the `/api/v1` prefix, with a JWT
+  (operation ids ending in `_dashboard`).
 
 Every error answers `{"detail": ...}`; every response carries an `X-Request-ID`.
 """
@@ -68,9 +71,9 @@ TAGS = [
         "active, 30-day expiry), and your usage.",
     },
     {
-        "name": "simulation",
-        "description": "Monte Carlo simulations of a portfolio (API key on /api/v1, JWT on "
-        "/simulations for the dashboard).",
+        "name": "simulations",
+        "description": "Monte Carlo simulations of a portfolio, saved per account (API key "
+        "under /api/v1; the same routes with a JWT without the prefix, for the dashboard).",
     },
     {
         "name": "admin",
@@ -140,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         telemetry=fastapi_telemetry(settings),
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
 
@@ -151,12 +155,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(two_factor.router)
     app.include_router(api_keys.router)
     app.include_router(api_keys.current_key_router)
-    app.include_router(simulation.router)
-    app.include_router(simulation.dashboard_router)
-    app.include_router(simulation.dashboard_simulate_router)
+    include_account_router(app, simulation.router)
     app.include_router(audit.router)
-    app.include_router(charts.router)
-    app.include_router(charts.dashboard_router)
+    include_account_router(app, charts.router)
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
     app.include_router(metrics_api.router)

@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from app.api.deps import AdminUser, ClientDep, UsageWindow
+from app.api.responses import error_responses
 from app.api.usage_export import CSV_RESPONSE, GranularityQuery, usage_response
 from app.database import SessionDep
 from app.schemas.usage import UsageReport
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.get(
     "/usage",
     response_model=UsageReport,
-    responses={**CSV_RESPONSE, 403: {"description": "Not an admin"}},
+    responses={**CSV_RESPONSE, **error_responses(401, 403, 422, 503, s403="Not an admin")},
     summary="Every user's API usage",
 )
 async def all_usage(
@@ -33,17 +34,15 @@ async def all_usage(
 
 
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-_ACCOUNT_ERRORS = {
-    401: {"description": "Missing, invalid, expired or revoked token"},
-    403: {"description": "Not an admin"},
-    404: {"description": "No such user"},
-}
+_ACCOUNT_ERRORS = {"s403": "Not an admin", "s404": "No such user"}
 
 
 @router.post(
     "/users/{user_id}/disable",
     response_model=UserResponse,
-    responses={**_ACCOUNT_ERRORS, 409: {"description": "Your own account"}},
+    responses=error_responses(
+        401, 403, 404, 409, 422, 503, s409="Your own account", **_ACCOUNT_ERRORS
+    ),
     summary="Disable an account",
 )
 async def disable_user(
@@ -60,7 +59,7 @@ async def disable_user(
 @router.post(
     "/users/{user_id}/enable",
     response_model=UserResponse,
-    responses=_ACCOUNT_ERRORS,
+    responses=error_responses(401, 403, 404, 422, 503, **_ACCOUNT_ERRORS),
     summary="Enable an account",
 )
 async def enable_user(

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import ClientDep, CurrentApiKey, CurrentUser, SettingsDep, UsageWindow
+from app.api.responses import error_responses
 from app.api.usage_export import CSV_RESPONSE, GranularityQuery, usage_response
 from app.config import Settings
 from app.database import SessionDep
@@ -21,7 +22,8 @@ from app.services import api_keys, usage
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 current_key_router = APIRouter(prefix="/api/v1", tags=["api-keys"])
 
-_CONFLICT = {409: {"description": "A business rule refused it (key limits)"}}
+_KEY_LIMITS = "A key limit refused it (at most MAX_ACTIVE_API_KEYS active, at least 2 remain)"
+_SIGNED_IN = error_responses(401, 503)
 
 
 def _described(key: ApiKey, settings: Settings) -> dict:
@@ -43,9 +45,9 @@ def _described(key: ApiKey, settings: Settings) -> dict:
     summary="Generate an API key",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=_CONFLICT,
+    responses=error_responses(401, 409, 413, 422, 503, s409=_KEY_LIMITS),
 )
-async def generate(
+async def generate_api_key(
     body: ApiKeyCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep, client: ClientDep
 ) -> ApiKeyCreated:
     """Create a key. The full key is in this response only: it is stored as a hash."""
@@ -57,8 +59,13 @@ async def generate(
     return ApiKeyCreated(**described, user_id=user.id, key=issued.plaintext)
 
 
-@router.get("/list", response_model=list[ApiKeySummary], summary="List your API keys")
-async def list_keys(
+@router.get(
+    "/list",
+    response_model=list[ApiKeySummary],
+    summary="List your API keys",
+    responses=_SIGNED_IN,
+)
+async def list_api_keys(
     user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> list[ApiKeySummary]:
     """All your keys, newest first, with a preview instead of the key."""
@@ -68,8 +75,13 @@ async def list_keys(
     ]
 
 
-@router.get("/count", response_model=ApiKeyCount, summary="Count your active API keys")
-async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> ApiKeyCount:
+@router.get(
+    "/count",
+    response_model=ApiKeyCount,
+    summary="Count your active API keys",
+    responses=_SIGNED_IN,
+)
+async def count_api_keys(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> ApiKeyCount:
     """How many keys are active, against the limits."""
     return ApiKeyCount(**await api_keys.active_key_limits(db, settings=settings, user_id=user.id))
 
@@ -78,9 +90,11 @@ async def count(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> Api
     "/revoke",
     summary="Revoke an API key",
     response_model=RevokeResponse,
-    responses={404: {"description": "No such key of yours"}, **_CONFLICT},
+    responses=error_responses(
+        401, 404, 409, 413, 422, 503, s404="No such key of yours", s409=_KEY_LIMITS
+    ),
 )
-async def revoke(
+async def revoke_api_key(
     body: RevokeRequest, user: CurrentUser, db: SessionDep, client: ClientDep
 ) -> RevokeResponse:
     """Revoke a key; it stops working at once. At least two active keys must remain."""
@@ -88,7 +102,12 @@ async def revoke(
     return RevokeResponse(api_key_id=key.id)
 
 
-@router.get("/usage", response_model=UsageReport, responses=CSV_RESPONSE, summary="Your API usage")
+@router.get(
+    "/usage",
+    response_model=UsageReport,
+    summary="Your API usage",
+    responses={**CSV_RESPONSE, **error_responses(401, 422, 503)},
+)
 async def my_usage(
     request: Request,
     user: CurrentUser,
@@ -106,8 +125,11 @@ async def my_usage(
 
 
 @current_key_router.get(
-    "/api-key", response_model=ApiKeySummary, summary="The API key of this request"
+    "/api-key",
+    response_model=ApiKeySummary,
+    summary="The API key of this request",
+    responses=error_responses(401, 429, 503),
 )
-async def current_key(key: CurrentApiKey, settings: SettingsDep) -> ApiKeySummary:
+async def get_current_api_key(key: CurrentApiKey, settings: SettingsDep) -> ApiKeySummary:
     """The API key this request was made with: check its status and days until expiry."""
     return ApiKeySummary(**_described(key, settings))

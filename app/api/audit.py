@@ -3,6 +3,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import AdminUser, CurrentUser
+from app.api.responses import error_responses
 from app.database import SessionDep
 from app.models import AuditEventType
 from app.schemas.audit import AuditEventResponse, AuditPage
@@ -11,8 +12,8 @@ from app.services import audit
 router = APIRouter(prefix="/auth", tags=["auth"])
 admin_router = APIRouter(prefix="/admin", tags=["admin"])
 
-Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")]
 
 
 async def _page(
@@ -29,7 +30,7 @@ async def _page(
     "/audit",
     summary="Your account's security events",
     response_model=AuditPage,
-    responses={401: {"description": "Missing, invalid, expired or revoked token"}},
+    responses=error_responses(401, 422, 503),
 )
 async def my_audit_events(
     user: CurrentUser, db: SessionDep, limit: Limit = 20, offset: Offset = 0
@@ -43,10 +44,7 @@ async def my_audit_events(
     "/audit",
     summary="Every account's security events",
     response_model=AuditPage,
-    responses={
-        401: {"description": "Missing, invalid, expired or revoked token"},
-        403: {"description": "Not an admin"},
-    },
+    responses=error_responses(401, 403, 422, 503, s403="Not an admin"),
 )
 async def all_audit_events(
     _: AdminUser,

@@ -19,6 +19,7 @@ from app.api.deps import (
     get_authenticated,
     limit_per_client_ip,
 )
+from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.auth import (
     LoginRequest,
@@ -38,11 +39,21 @@ from app.services.two_factor import Challenge
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 _LOGIN_LIMIT = limit_per_client_ip("LOGIN_RATE_LIMIT", "login")
-_ERRORS = {
-    401: {"description": "Wrong credentials, or an invalid, expired or revoked token"},
-    423: {"description": "Too many failed sign-ins from your address (see Retry-After)"},
-    429: {"description": "Rate limit of your address or of the account (see Retry-After)"},
-}
+_LOCKED = "Too many failed sign-ins from your address (see Retry-After)"
+_THROTTLED = "Rate limit of your address or of the account (see Retry-After)"
+_WRONG_CREDENTIALS = "Wrong credentials, or an invalid, expired or revoked token"
+_LOGIN_ERRORS = error_responses(
+    401,
+    413,
+    422,
+    423,
+    429,
+    503,
+    s401=_WRONG_CREDENTIALS,
+    s423=_LOCKED,
+    s429=_THROTTLED,
+)
+_SIGNED_IN_ERRORS = error_responses(401, 503)
 
 
 def _token_response(tokens: IssuedTokens) -> TokenResponse:
@@ -60,7 +71,7 @@ def _token_response(tokens: IssuedTokens) -> TokenResponse:
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
     dependencies=[limit_per_client_ip("AUTH_RATE_LIMIT", "register")],
-    responses={409: {"description": "Email already registered"}, 429: _ERRORS[429]},
+    responses=error_responses(409, 413, 422, 429, 503, s409="Email already registered"),
 )
 async def register(
     body: UserRegister, db: SessionDep, settings: SettingsDep, client: ClientDep
@@ -83,7 +94,7 @@ async def register(
     summary="Log in (JSON)",
     response_model=TokenResponse | TwoFactorChallenge,
     dependencies=[_LOGIN_LIMIT],
-    responses=_ERRORS,
+    responses=_LOGIN_ERRORS,
 )
 async def login(
     body: LoginRequest,
@@ -120,10 +131,17 @@ async def login(
     summary="Log in, second step: the two-factor code",
     response_model=TokenResponse,
     dependencies=[_LOGIN_LIMIT],
-    responses={
-        **_ERRORS,
-        401: {"description": "Wrong or replayed code, or a used or expired challenge"},
-    },
+    responses=error_responses(
+        401,
+        413,
+        422,
+        423,
+        429,
+        503,
+        s401="Wrong or replayed code, or a used or expired challenge",
+        s423=_LOCKED,
+        s429=_THROTTLED,
+    ),
 )
 async def login_two_factor(
     body: SecondStepLogin,
@@ -153,7 +171,7 @@ async def login_two_factor(
     summary="Log in (OAuth2 form: Swagger's Authorize)",
     response_model=TokenResponse,
     dependencies=[_LOGIN_LIMIT],
-    responses=_ERRORS,
+    responses=_LOGIN_ERRORS,
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -182,7 +200,7 @@ async def token(
     summary="Rotate a refresh token",
     response_model=TokenResponse,
     dependencies=[_LOGIN_LIMIT],
-    responses=_ERRORS,
+    responses=_LOGIN_ERRORS,
 )
 async def refresh(
     db: SessionDep,
@@ -213,7 +231,7 @@ async def refresh(
 
 
 @router.post(
-    "/logout", summary="Log out", response_model=LogoutResponse, responses={401: _ERRORS[401]}
+    "/logout", summary="Log out", response_model=LogoutResponse, responses=_SIGNED_IN_ERRORS
 )
 async def logout(
     db: SessionDep,
@@ -244,9 +262,7 @@ async def logout(
     return LogoutResponse()
 
 
-@router.get(
-    "/me", summary="Your profile", response_model=UserResponse, responses={401: _ERRORS[401]}
-)
+@router.get("/me", summary="Your profile", response_model=UserResponse, responses=_SIGNED_IN_ERRORS)
 async def me(user: CurrentUser) -> UserResponse:
     """The profile of the logged-in user."""
     return UserResponse.model_validate(user)

@@ -147,6 +147,41 @@ async def get_current_api_key(
 CurrentApiKey = Annotated[ApiKey, Depends(get_current_api_key)]
 
 
+@dataclass(frozen=True)
+class Account:
+    """Whose resources a route works on: the caller's user, and the API key when one was used."""
+
+    user_id: int
+    api_key_id: int | None = None
+
+
+_ACCOUNT = "account"  # request.state key, set by the authentication of the router's variant
+
+
+async def authenticate_with_api_key(request: Request, key: CurrentApiKey) -> None:
+    """The /api/v1 variant of an account router: X-API-Key, rate-limited per key."""
+    setattr(request.state, _ACCOUNT, Account(user_id=key.user_id, api_key_id=key.id))
+
+
+@counts_rate_limit
+async def authenticate_with_jwt(
+    request: Request, user: CurrentUser, settings: SettingsDep, limiter: RateLimiterDep
+) -> None:
+    """The dashboard variant of an account router: a JWT, rate-limited per user."""
+    await count_request(request, limiter, settings.API_RATE_LIMIT, "user", str(user.id))
+    setattr(request.state, _ACCOUNT, Account(user_id=user.id))
+
+
+async def get_current_account(request: Request) -> Account:
+    account = getattr(request.state, _ACCOUNT, None)
+    if account is None:  # a router included without one of the authentications above
+        raise RuntimeError("account route reached without authentication")
+    return account
+
+
+CurrentAccount = Annotated[Account, Depends(get_current_account)]
+
+
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 

@@ -67,8 +67,9 @@ async def _domain_error_handler(_: Request, error: Exception) -> JSONResponse:
     if code == status.HTTP_401_UNAUTHORIZED:
         headers["WWW-Authenticate"] = "Bearer"
     detail: object = error.message
-    if isinstance(error, errors.InvalidField):
-        detail = [{"type": "value_error", "loc": list(error.loc), "msg": error.message}]
+    if isinstance(error, errors.InvalidInput):  # one shape for every 422: a list of field errors
+        loc = list(error.loc) if isinstance(error, errors.InvalidField) else ["body"]
+        detail = [{"type": "value_error", "loc": loc, "msg": error.message}]
     return JSONResponse({"detail": detail}, status_code=code, headers=headers)
 
 
@@ -94,6 +95,8 @@ def _scalar(value: object) -> object:
 
 
 def _client_error(error: dict) -> dict:
+    """One entry of a 422, shaped as app.schemas.errors.FieldError (`msg` already names the
+    constraint, so pydantic's free-form `ctx` is not passed on)."""
     loc = [part if isinstance(part, int) else _text(str(part)) for part in error.get("loc", ())]
     rendered: dict[str, object] = {
         "type": error.get("type", "value_error"),
@@ -104,8 +107,6 @@ def _client_error(error: dict) -> dict:
         echoed = _scalar(error["input"])
         if echoed is not None or error["input"] is None:
             rendered["input"] = echoed
-    if isinstance(error.get("ctx"), dict):
-        rendered["ctx"] = {_text(str(k)): _scalar(v) for k, v in error["ctx"].items()}
     return rendered
 
 

@@ -10,7 +10,12 @@ from app.services.rate_limit import RateLimiter
 
 router = APIRouter(tags=["health"])
 
-_UNHEALTHY = {status.HTTP_503_SERVICE_UNAVAILABLE: {"model": HealthResponse}}
+_UNHEALTHY = {
+    status.HTTP_503_SERVICE_UNAVAILABLE: {
+        "model": HealthResponse,
+        "description": "Unhealthy: the database does not answer",
+    }
+}
 
 
 @router.get("/", response_model=ServiceInfo, summary="Service information")
@@ -27,7 +32,11 @@ async def service_info(request: Request) -> ServiceInfo:
 
 @router.get("/health", response_model=HealthResponse, responses=_UNHEALTHY, summary="Health check")
 @router.get(
-    "/api/v1/health", response_model=HealthResponse, responses=_UNHEALTHY, summary="Health check"
+    "/api/v1/health",
+    response_model=HealthResponse,
+    responses=_UNHEALTHY,
+    summary="Health check",
+    operation_id="health_v1",
 )
 async def health(request: Request, response: Response) -> HealthResponse:
     """Answers 200 when the database answers a query, 503 `unhealthy` when it does not.

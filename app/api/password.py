@@ -1,6 +1,7 @@
 from fastapi import APIRouter, status
 
 from app.api.deps import AuthenticatedDep, ClientDep, SettingsDep, limit_per_client_ip
+from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.password import (
     PasswordChange,
@@ -14,8 +15,7 @@ from app.services import passwords
 
 router = APIRouter(prefix="/auth/password", tags=["auth"])
 
-_RATE_LIMITED = {429: {"description": "Rate limit of your address (see Retry-After)"}}
-_INVALID = {422: {"description": "A rule of the new password is broken, or the token is bad"}}
+_RATE_LIMITED = "Rate limit of your address (see Retry-After)"
 
 
 @router.post(
@@ -23,12 +23,17 @@ _INVALID = {422: {"description": "A rule of the new password is broken, or the t
     summary="Change your password",
     response_model=PasswordChanged,
     dependencies=[limit_per_client_ip("LOGIN_RATE_LIMIT", "login")],
-    responses={
-        401: {"description": "Missing, invalid, expired or revoked token"},
-        422: {"description": "Wrong current password, or a broken rule of the new one"},
-        423: {"description": "Too many wrong passwords from your address (see Retry-After)"},
-        **_RATE_LIMITED,
-    },
+    responses=error_responses(
+        401,
+        413,
+        422,
+        423,
+        429,
+        503,
+        s422="Wrong current password, or a broken rule of the new one",
+        s423="Too many wrong passwords from your address (see Retry-After)",
+        s429=_RATE_LIMITED,
+    ),
 )
 async def change_password(
     body: PasswordChange,
@@ -57,7 +62,7 @@ async def change_password(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ResetRequested,
     dependencies=[limit_per_client_ip("AUTH_RATE_LIMIT", "password-reset")],
-    responses=_RATE_LIMITED,
+    responses=error_responses(413, 422, 429, 503, s429=_RATE_LIMITED),
 )
 async def forgot_password(
     body: PasswordForgotten, db: SessionDep, settings: SettingsDep, client: ClientDep
@@ -73,7 +78,14 @@ async def forgot_password(
     summary="Set a new password with a reset link",
     response_model=PasswordResetDone,
     dependencies=[limit_per_client_ip("AUTH_RATE_LIMIT", "password-reset")],
-    responses={**_INVALID, **_RATE_LIMITED},
+    responses=error_responses(
+        413,
+        422,
+        429,
+        503,
+        s422="A rule of the new password is broken, or the token is bad",
+        s429=_RATE_LIMITED,
+    ),
 )
 async def reset_password(
     body: PasswordReset, db: SessionDep, settings: SettingsDep, client: ClientDep

@@ -3,20 +3,19 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import AuthenticatedDep, ClientDep
+from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.sessions import SessionResponse
 from app.services import sessions
 
 router = APIRouter(prefix="/auth/sessions", tags=["auth"])
 
-_UNAUTHENTICATED = {401: {"description": "Missing, invalid, expired or revoked token"}}
-
 
 @router.get(
     "",
     summary="Your signed-in devices",
     response_model=list[SessionResponse],
-    responses=_UNAUTHENTICATED,
+    responses=error_responses(401, 503),
 )
 async def list_sessions(authenticated: AuthenticatedDep, db: SessionDep) -> list[SessionResponse]:
     """Every live sign-in of your account, most recently used first; `current` is this one."""
@@ -40,7 +39,7 @@ async def list_sessions(authenticated: AuthenticatedDep, db: SessionDep) -> list
     summary="Sign a device out",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses={**_UNAUTHENTICATED, 404: {"description": "No such live session of yours"}},
+    responses=error_responses(401, 404, 422, 503, s404="No such live session of yours"),
 )
 async def end_session(
     session_id: uuid.UUID, authenticated: AuthenticatedDep, db: SessionDep, client: ClientDep

@@ -1,6 +1,7 @@
 from fastapi import APIRouter
 
 from app.api.deps import ClientDep, CurrentUser, SettingsDep, limit_per_client_ip
+from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.two_factor import (
     BackupCodes,
@@ -15,14 +16,20 @@ from app.services import two_factor
 router = APIRouter(prefix="/auth/2fa", tags=["auth"])
 
 _CREDENTIAL_CHECKS = limit_per_client_ip("LOGIN_RATE_LIMIT", "login")
-_UNAUTHENTICATED = {401: {"description": "Missing, invalid, expired or revoked token"}}
-_CHECKED = {
-    **_UNAUTHENTICATED,
-    409: {"description": "Not in a state for this (not set up, already on, or off)"},
-    422: {"description": "Wrong code or password"},
-    423: {"description": "Too many wrong codes or passwords from your address (see Retry-After)"},
-    429: {"description": "Rate limit of your address (see Retry-After)"},
-}
+_WRONG_STATE = "Not in a state for this (not set up, already on, or off)"
+_CHECKED = error_responses(
+    401,
+    409,
+    413,
+    422,
+    423,
+    429,
+    503,
+    s409=_WRONG_STATE,
+    s422="Wrong code or password",
+    s423="Too many wrong codes or passwords from your address (see Retry-After)",
+    s429="Rate limit of your address (see Retry-After)",
+)
 
 
 @router.get(
@@ -41,7 +48,7 @@ async def two_factor_status(user: CurrentUser, db: SessionDep) -> TwoFactorStatu
     "/setup",
     summary="Start two-factor setup",
     response_model=TwoFactorSetup,
-    responses={**_UNAUTHENTICATED, 409: _CHECKED[409]},
+    responses=error_responses(401, 409, 503, s409=_WRONG_STATE),
 )
 async def setup_two_factor(
     user: CurrentUser, db: SessionDep, settings: SettingsDep

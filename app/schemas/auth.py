@@ -26,8 +26,8 @@ class RefreshRequest(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    access_token: str = Field(description="JWT to send as `Authorization: Bearer <token>`.")
+    token_type: Literal["bearer"] = Field("bearer", description="Always `bearer`.")
     expires_in: int = Field(description="Seconds until the access token expires.")
     refresh_token: str | None = Field(
         description="null with `X-Session: cookie`: then it is in the HttpOnly `mc_refresh` cookie."
@@ -36,13 +36,13 @@ class TokenResponse(BaseModel):
 
 
 class LogoutResponse(BaseModel):
-    message: str = "Logged out"
+    message: str = Field("Logged out", description="What happened.")
 
 
 class TwoFactorChallenge(BaseModel):
     """The answer of /auth/login for an account with two-factor authentication: no tokens yet."""
 
-    two_factor_required: Literal[True] = True
+    two_factor_required: Literal[True] = Field(True, description="Always true: send a code.")
     challenge_token: str = Field(description="For POST /auth/login/2fa, once, with a code.")
     expires_in: int = Field(description="Seconds the challenge stays valid.")
 

@@ -21,8 +21,11 @@ class PasswordChange(BaseModel):
 
 
 class PasswordChanged(BaseModel):
-    message: str = "Password changed; your other devices are signed out"
-    other_sessions_revoked: int
+    message: str = Field(
+        "Password changed; your other devices are signed out",
+        description="What happened.",
+    )
+    other_sessions_revoked: int = Field(description="Other sessions signed out, a count.")
 
 
 class PasswordForgotten(BaseModel):
@@ -34,7 +37,10 @@ class PasswordForgotten(BaseModel):
 
 
 class ResetRequested(BaseModel):
-    message: str = "If an account uses this email, a reset link is on its way (valid 30 minutes)"
+    message: str = Field(
+        "If an account uses this email, a reset link is on its way (valid 30 minutes)",
+        description="What happened.",
+    )
 
 
 class PasswordReset(BaseModel):
@@ -45,4 +51,7 @@ class PasswordReset(BaseModel):
 
 
 class PasswordResetDone(BaseModel):
-    message: str = "Password reset; sign in with the new one"
+    message: str = Field(
+        "Password reset; sign in with the new one",
+        description="What happened.",
+    )

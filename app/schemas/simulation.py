@@ -4,7 +4,6 @@ Requests are strict: numbers must be JSON numbers (no strings), finite, within r
 unknown fields are accepted; every violation is a 422 naming its field.
 """
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 import numpy as np
@@ -32,21 +31,30 @@ MAX_MONEY = 1e12
 class AssetInput(BaseModel):
     model_config = _STRICT
 
-    ticker: Ticker
-    weight: float = Field(gt=0, le=1)
-    asset_class: AssetClass
+    ticker: Ticker = Field(description="The asset's ticker (a Bloomberg one for bloomberg).")
+    weight: float = Field(gt=0, le=1, description="Portfolio weight, a fraction; sum = 1.")
+    asset_class: AssetClass = Field(description="Picks the assumptions when none are given.")
     expected_return: float | None = Field(
-        None, ge=-1, le=5, description="Annual expected return; overrides the assumptions."
+        None,
+        ge=-1,
+        le=5,
+        description="Annual expected arithmetic return, a fraction (0.07 = 7%); overrides the "
+        "data source.",
     )
     volatility: float | None = Field(
-        None, ge=0, le=5, description="Annual volatility; overrides the assumptions."
+        None,
+        ge=0,
+        le=5,
+        description="Annual volatility, a fraction (0.15 = 15%); overrides the data source.",
     )
 
 
 class PortfolioInput(BaseModel):
     model_config = _STRICT
 
-    assets: list[AssetInput] = Field(min_length=1, max_length=50)
+    assets: list[AssetInput] = Field(
+        min_length=1, max_length=50, description="1 to 50 assets, unique tickers."
+    )
     correlation: list[list[Annotated[float, Field(ge=-1, le=1)]]] | None = Field(
         None, description="n x n: symmetric, unit diagonal, positive semi-definite."
     )
@@ -77,14 +85,17 @@ def _check_correlation(rows: list[list[float]], size: int) -> None:
 class SimulationParameters(BaseModel):
     model_config = _STRICT
 
-    initial_investment: float = Field(ge=0, le=MAX_MONEY)
+    initial_investment: float = Field(
+        ge=0, le=MAX_MONEY, description="Invested at the start, in any currency."
+    )
     monthly_contribution: float = Field(
         0.0,
         ge=-MAX_MONEY,
         le=MAX_MONEY,
-        description="Added at the start of each month; negative = a withdrawal.",
+        description="Added at the start of each month, in the currency of "
+        "initial_investment; negative = a withdrawal.",
     )
-    time_horizon_years: int = Field(ge=1, le=100)
+    time_horizon_years: int = Field(ge=1, le=100, description="Horizon, in years.")
     num_simulations: int | None = Field(
         None,
         ge=1,
@@ -93,13 +104,22 @@ class SimulationParameters(BaseModel):
     seed: int | None = Field(
         None, ge=0, le=MAX_SEED, description="Same seed and inputs give the same numbers."
     )
-    rebalancing: Rebalancing = "monthly"
-    risk_free_rate: float = Field(0.02, ge=-0.5, le=1)
+    rebalancing: Rebalancing = Field("monthly", description="How often weights are restored.")
+    risk_free_rate: float = Field(
+        0.02, ge=-0.5, le=1, description="Annual risk-free rate for Sharpe, a fraction."
+    )
     inflation_rate: float = Field(
-        0.0, gt=-1, le=1, description="When non-zero, real (inflation-adjusted) results too."
+        0.0,
+        gt=-1,
+        le=1,
+        description="Annual inflation, a fraction; when non-zero, real (inflation-adjusted) "
+        "results too.",
     )
     sample_paths: int = Field(100, ge=0, le=1000, description="Whole paths returned for charts.")
-    data_source: DataSource = "assumptions"
+    data_source: DataSource = Field(
+        "assumptions",
+        description="Where expected returns, volatilities and correlations not given come from.",
+    )
 
     @model_validator(mode="after")
     def _bound_sample_paths(self) -> "SimulationParameters":
@@ -134,36 +154,5 @@ class SimulationRequest(BaseModel):
         strict=True, extra="forbid", json_schema_extra={"examples": [SPEC_EXAMPLE]}
     )
 
-    portfolio: PortfolioInput
-    parameters: SimulationParameters
-
-
-class SimulationResponse(BaseModel):
-    """`results` and `inputs` are documented in the README (Metrics) and under `definitions`."""
-
-    simulation_id: str = Field(examples=["sim_a3b4c5d6e7f8"])
-    status: Literal["completed"] = "completed"
-    created_at: datetime
-    execution_time_seconds: float
-    results: dict
-    inputs: dict
-    definitions: dict[str, str]
-
-
-class SimulationSummary(BaseModel):
-    simulation_id: str
-    created_at: datetime
-    execution_time_seconds: float
-    tickers: list[str]
-    num_simulations: int
-    time_horizon_years: int
-    seed: int
-    mean_final_value: float | None
-    probability_of_loss: float | None
-
-
-class SimulationPage(BaseModel):
-    items: list[SimulationSummary]
-    total: int
-    limit: int
-    offset: int
+    portfolio: PortfolioInput = Field(description="What to simulate.")
+    parameters: SimulationParameters = Field(description="How: amounts, horizon, paths, seed.")

@@ -31,7 +31,10 @@ class TwoFactorEnable(BaseModel):
 
 
 class BackupCodes(BaseModel):
-    message: str = "Two-factor authentication is on. Keep these codes safe: they are shown once."
+    message: str = Field(
+        "Two-factor authentication is on. Keep these codes safe: they are shown once.",
+        description="What happened.",
+    )
     backup_codes: list[str] = Field(description="10 codes, each good for one sign-in.")
 
 
@@ -46,4 +49,7 @@ class TwoFactorDisable(BaseModel):
 
 
 class TwoFactorDisabled(BaseModel):
-    message: str = "Two-factor authentication is off"
+    message: str = Field(
+        "Two-factor authentication is off",
+        description="What happened.",
+    )

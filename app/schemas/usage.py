@@ -7,17 +7,17 @@ Granularity = Literal["hour", "day", "week", "month"]
 
 
 class UserCalls(BaseModel):
-    user_id: int
-    email: str
-    total_calls: int
+    user_id: int = Field(description="The user's id.")
+    email: str = Field(description="The user's email.")
+    total_calls: int = Field(description="API calls in the window.")
 
 
 class EndpointUsage(BaseModel):
-    endpoint: str
-    total_calls: int
-    avg_execution_time_ms: float
-    errors: int
-    error_rate_pct: float
+    endpoint: str = Field(description="Route template, e.g. `/api/v1/simulate`.")
+    total_calls: int = Field(description="API calls in the window.")
+    avg_execution_time_ms: float = Field(description="Mean time to answer, in milliseconds.")
+    errors: int = Field(description="Calls answered with a 4xx or 5xx status.")
+    error_rate_pct: float = Field(description="errors / total_calls, in percent (0-100).")
 
 
 class UsagePeriod(BaseModel):
@@ -38,10 +38,10 @@ class UsagePeriod(BaseModel):
 
 
 class UsageReport(BaseModel):
-    since: datetime
-    until: datetime
-    calls_per_user: list[UserCalls]
-    endpoints: list[EndpointUsage]
+    since: datetime = Field(description="Window start, inclusive (ISO 8601, UTC).")
+    until: datetime = Field(description="Window end, exclusive (ISO 8601, UTC).")
+    calls_per_user: list[UserCalls] = Field(description="Calls per user (only your own for you).")
+    endpoints: list[EndpointUsage] = Field(description="Per endpoint, slowest on average first.")
     granularity: Granularity = Field(description="Length of each period of `series`.")
     series: list[UsagePeriod] = Field(
         description="Every period overlapping [since, until), oldest first, empty ones included; "

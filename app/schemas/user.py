@@ -70,11 +70,11 @@ class AdminAccount(BaseModel):
 class UserResponse(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
-    email: str
-    full_name: str | None
-    company: str | None
-    status: str
-    role: str
-    created_at: datetime
-    updated_at: datetime
+    id: int = Field(description="The user's id.")
+    email: str = Field(description="Login email, lower-cased.")
+    full_name: str | None = Field(description="As registered; null if not given.")
+    company: str | None = Field(description="As registered; null if not given.")
+    status: str = Field(description="`active`, or `disabled` by an operator.")
+    role: str = Field(description="`user` or `admin`.")
+    created_at: datetime = Field(description="When the account was created (ISO 8601, UTC).")
+    updated_at: datetime = Field(description="Last change to the account (ISO 8601, UTC).")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import anyio
 import numpy as np
+import pydantic_core
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,40 +19,10 @@ from app.models import Simulation
 from app.observability.metrics import observe_simulation
 from app.observability.tracing import traced
 from app.schemas.simulation import SimulationRequest
+from app.schemas.simulation_response import SimulationResponse
 from app.services.capacity import SimulationSlots
 from app.services.errors import InvalidField, InvalidInput, NotFound
 from app.services.market_data import MarketInputs, resolve_market_inputs
-
-DEFINITIONS = {
-    "final_value_stats": "Distribution of the portfolio value at the horizon, over all paths "
-    "(std_dev is null for a single path).",
-    "total_invested": "initial_investment + 12 x years x monthly_contribution.",
-    "var_95": "Value at Risk 95%: the final value that 95% of paths end above (5th percentile).",
-    "var_99": "Value at Risk 99%: the 1st percentile of final values.",
-    "var_95_loss": "total_invested - var_95: the loss at that level (negative = a gain).",
-    "var_99_loss": "total_invested - var_99.",
-    "var_95_relative": "mean final value - var_95: the shortfall from the expected value.",
-    "var_99_relative": "mean final value - var_99.",
-    "cvar_95": "Conditional VaR 95%: the mean final value of the worst 5% of paths.",
-    "sharpe_ratio": "Per path (12 x mean monthly return - risk_free_rate) / (sqrt(12) x sample "
-    "std of monthly returns), averaged over paths with at least 12 months invested; null if none.",
-    "sharpe_ratio_geometric": "(mean annualized time-weighted return - risk_free_rate) / mean "
-    "annualized volatility, over the same paths (the former sharpe_ratio).",
-    "sortino_ratio": "As sharpe_ratio, over sqrt(12) x the downside deviation: the root mean "
-    "square of the monthly shortfalls below risk_free_rate / 12.",
-    "annualized_return": "Distribution over paths of the time-weighted CAGR (paths with at least "
-    "12 months invested).",
-    "max_drawdown_pct": "Median over paths of the largest peak-to-trough fall of the "
-    "time-weighted index, in percent; max_drawdown_pct_95 is its 95th percentile.",
-    "probabilities.loss": "P(final value < total_invested).",
-    "probabilities.positive_return": "1 - loss.",
-    "probabilities.doubling": "P(final value >= 2 x total_invested).",
-    "probabilities.depletion": "P(the value reached 0 at some month; it then stays 0).",
-    "probabilities.cagr_below_risk_free": "P(annualized_return < risk_free_rate).",
-    "percentile_bands": "Per month (0 = start), the 5/25/50/75/95th percentiles of the value "
-    "over `paths_used` paths (all paths, or a fixed seeded subset of very large runs).",
-    "real": "With an inflation_rate: the same figures in today's money.",
-}
 
 
 @dataclass(frozen=True)
@@ -144,7 +115,7 @@ async def simulate_and_save(
     request: SimulationRequest,
     user_id: int,
     api_key_id: int | None,
-) -> dict:
+) -> bytes:
     """Simulate the request's portfolio, save the run, and return the response body."""
     num_paths = applied_num_simulations(request, settings)
     market = await _resolve_market(request)
@@ -206,29 +177,33 @@ async def _save_with_new_id(db: AsyncSession, simulation: Simulation) -> None:
                 raise
 
 
-def response_body(simulation: Simulation) -> dict:
-    return {
-        "simulation_id": simulation.id,
-        "status": "completed",
-        "created_at": simulation.created_at,
-        "execution_time_seconds": simulation.execution_time_seconds,
-        "results": {
-            **simulation.summary,
-            "percentile_bands": simulation.percentile_bands,
-            "sample_paths": simulation.sample_paths,
-        },
-        "inputs": simulation.inputs,
-        "definitions": DEFINITIONS,
-    }
+def response_body(simulation: Simulation) -> bytes:
+    """The response's JSON, in the order of the typed model (its fields are the contract)."""
+    response = SimulationResponse.model_validate(
+        {
+            "simulation_id": simulation.id,
+            "created_at": simulation.created_at,
+            "execution_time_seconds": simulation.execution_time_seconds,
+            "results": {
+                "real": None,
+                **simulation.summary,
+                "percentile_bands": simulation.percentile_bands,
+                "sample_paths": simulation.sample_paths,
+            },
+            "inputs": simulation.inputs,
+        }
+    )
+    return pydantic_core.to_json(response)
 
 
-async def get_simulation(db: AsyncSession, *, user_id: int, simulation_id: str) -> Simulation:
+async def saved_response(db: AsyncSession, *, user_id: int, simulation_id: str) -> bytes:
+    """The saved simulation's response body, as its POST answered it."""
     simulation = await db.scalar(
         select(Simulation).where(Simulation.id == simulation_id, Simulation.user_id == user_id)
     )
     if simulation is None:
         raise NotFound("Simulation not found")
-    return simulation
+    return response_body(simulation)
 
 
 async def list_simulations(
