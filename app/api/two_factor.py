@@ -36,7 +36,7 @@ _CHECKED = error_responses(
     "",
     summary="Two-factor authentication: on or off",
     response_model=TwoFactorStatus,
-    responses=_UNAUTHENTICATED,
+    responses=error_responses(401, 503),
 )
 async def two_factor_status(user: CurrentUser, db: SessionDep) -> TwoFactorStatus:
     """Whether two-factor authentication is on, and how many backup codes are left."""

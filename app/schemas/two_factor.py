@@ -12,7 +12,7 @@ Code = Annotated[
 
 
 class TwoFactorStatus(BaseModel):
-    enabled: bool
+    enabled: bool = Field(description="Two-factor authentication is on for your account.")
     backup_codes_left: int = Field(description="Unused backup codes (0 while it is off).")
 
 
