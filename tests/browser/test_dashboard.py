@@ -51,6 +51,7 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
     page = await watched.new_page()
     await page.goto("/dashboard")
     await expect(page).to_have_url(re.compile(r"/dashboard/#/signin$"))
+    await expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     await page.screenshot(path=screenshots / "sign-in.png")
 
     # Sign up: a weak password is refused in words, then the account is made.
@@ -144,6 +145,7 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
     csp = await watched.csp_violations(page)
     await press(page, "Sign out")
     await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    await expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     assert "mc_refresh" not in {c["name"] for c in await watched.context.cookies()}
     refused = await page.evaluate(
         "fetch('/auth/refresh', {method: 'POST', headers: {'X-Session': 'cookie'}})"
@@ -157,12 +159,7 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
 async def test_two_tabs_refreshing_at_once_both_stay_signed_in(
     watched: Watched, server: str
 ) -> None:
-    email = unique_email()
-    async with httpx.AsyncClient(base_url=server) as client:
-        registered = await client.post(
-            "/auth/register", json={"email": email, "password": PASSWORD}
-        )
-        registered.raise_for_status()
+    email = await register_by_api(server)
     first = await watched.new_page()
     await first.goto("/dashboard/#/signin")
     await sign_in(first, email)
@@ -178,6 +175,21 @@ async def test_two_tabs_refreshing_at_once_both_stay_signed_in(
     assert_nothing_went_wrong(watched, server, csp)
 
 
+async def register_by_api(server: str) -> str:
+    email = unique_email()
+    async with httpx.AsyncClient(base_url=server) as client:
+        registered = await client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD}
+        )
+        registered.raise_for_status()
+    return email
+
+
+async def assert_fits_the_width(page: Page) -> None:
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+
 async def test_the_dashboard_is_readable_at_phone_width(
     watched: Watched, server: str, screenshots
 ) -> None:
@@ -185,8 +197,11 @@ async def test_the_dashboard_is_readable_at_phone_width(
     await page.set_viewport_size({"width": 360, "height": 740})
     await page.goto("/dashboard/#/signup")
     await expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
-    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
+    await assert_fits_the_width(page)
     await assert_every_control_labelled(page)
     await page.screenshot(path=screenshots / "sign-up-phone.png", full_page=True)
+    await page.goto("/dashboard/#/signin")
+    await sign_in(page, await register_by_api(server))
+    await assert_fits_the_width(page)
+    await page.screenshot(path=screenshots / "run-phone.png", full_page=True)
     assert_nothing_went_wrong(watched, server, await watched.csp_violations(page))
