@@ -76,10 +76,11 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
     await press(page, "API keys", role="link")
     await expect(page.get_by_role("heading", name="API keys")).to_be_visible()
     keys = []
-    for name in ("Laptop", "Server"):
+    for count, name in enumerate(("Laptop", "Server"), start=1):
         await page.get_by_label("Key name").fill(name)
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("heading", name=f"Your new key “{name}”")).to_be_visible()
+        await expect(page.get_by_text(f"{count} of at most 10 keys active")).to_be_visible()
         keys.append(await page.locator("#new-key").text_content())
         assert keys[-1].startswith("mk_live_") and len(keys[-1]) > 30
     await expect(page.get_by_role("button", name="Copy key")).to_be_visible()

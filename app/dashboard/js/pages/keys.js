@@ -120,9 +120,9 @@ export async function keysPage(main) {
     try {
       const key = await api.postJson("/api-keys/generate", { name: name.value });
       created.replaceChildren(newKeyPanel(key));
+      created.querySelector("button").focus();
       status(`Generated ${key.name}`);
       await refreshList();
-      created.querySelector("button").focus();
     } catch (error) {
       problem.textContent = explain(error);
       generate.disabled = false;
