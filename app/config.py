@@ -160,6 +160,19 @@ class Settings(BaseSettings):
         ge=1,
         description="Path-months (paths x 12 x years) one account may run per minute; then 429.",
     )
+    SAVED_SIMULATIONS_PER_ACCOUNT: int = Field(
+        1000,
+        ge=1,
+        description="Saved simulations kept per account; each new one prunes the oldest.",
+    )
+    SAVED_SIMULATION_BYTES_PER_ACCOUNT: int = Field(
+        200_000_000,
+        ge=1,
+        description="Compressed bytes of saved simulations kept per account; oldest pruned.",
+    )
+    SIMULATION_RETENTION_DAYS: float = Field(
+        90, ge=0, description="Saved simulations older than this are purged hourly; 0 = never."
+    )
     CHART_MAX_CONCURRENCY: int = Field(
         2, ge=1, description="Chart images rendered at once per worker (in worker threads)."
     )

@@ -5,14 +5,14 @@ Mounted twice by `include_account_router` (API key under /api/v1, JWT for the da
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.api.deps import CurrentAccount, SettingsDep
 from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.simulation import SimulationRequest
 from app.schemas.simulation_response import SimulationPage, SimulationResponse
-from app.services import monte_carlo
+from app.services import monte_carlo, saved_simulations
 from app.services.capacity import SimulationSlots
 
 router = APIRouter(tags=["simulations"])
@@ -62,7 +62,8 @@ async def simulate(
     settings: SettingsDep,
     slots: SlotsDep,
 ) -> Response:
-    """Run a Monte Carlo simulation of the portfolio and save it.
+    """Run a Monte Carlo simulation of the portfolio and save it (the account keeps its newest
+    SAVED_SIMULATIONS_PER_ACCOUNT runs: saving one prunes the oldest beyond the quota).
 
     Same `seed` and inputs give the same numbers, bit for bit; without a seed one is drawn and
     returned in `inputs.parameters.seed`.
@@ -89,7 +90,7 @@ async def list_simulations(
     account: CurrentAccount, db: SessionDep, limit: Limit = 20, offset: Offset = 0
 ) -> SimulationPage:
     """Your saved simulations, newest first (summaries; open one for its chart data)."""
-    items, total = await monte_carlo.list_simulations(
+    items, total = await saved_simulations.list_simulations(
         db, user_id=account.user_id, limit=limit, offset=offset
     )
     return SimulationPage(items=items, total=total, limit=limit, offset=offset)
@@ -106,5 +107,23 @@ async def get_simulation(
 ) -> Response:
     """One saved simulation, exactly the bytes its POST answered."""
     return _json(
-        await monte_carlo.saved_response(db, user_id=account.user_id, simulation_id=simulation_id)
+        await saved_simulations.saved_response(
+            db, user_id=account.user_id, simulation_id=simulation_id
+        )
+    )
+
+
+@router.delete(
+    "/simulations/{simulation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Delete a simulation",
+    responses=error_responses(401, 404, 422, 429, 503, **_NOT_FOUND),
+)
+async def delete_simulation(
+    account: CurrentAccount, db: SessionDep, simulation_id: SimulationId
+) -> None:
+    """Delete one of your saved simulations, its charts with it; it is gone at once."""
+    await saved_simulations.delete_simulation(
+        db, user_id=account.user_id, simulation_id=simulation_id
     )

@@ -10,19 +10,18 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from sqlalchemy import cast, func, literal, select
-from sqlalchemy.dialects.postgresql import JSONPATH
+import pydantic_core
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.charts import FanData, HistogramData, draw_fan, draw_histogram
 from app.models import Simulation
 from app.schemas.chart import ChartQuery
 from app.services.capacity import SimulationSlots
+from app.services.compression import unpack
 from app.services.errors import NotFound
 
 SAMPLE_PATHS_SHOWN = 5
-# Only the paths drawn leave the database: a run can keep 250,000 sample values.
-_FIRST_SAMPLE_PATHS = cast(literal(f"$[0 to {SAMPLE_PATHS_SHOWN - 1}]"), JSONPATH)
 PORTFOLIO_ASSETS_NAMED = 4
 NOT_FOUND = "Simulation not found"
 NO_HISTOGRAM = (
@@ -136,12 +135,7 @@ def histogram_data(inputs: dict, summary: dict, histogram: dict, *, real: bool) 
 
 async def _load(db: AsyncSession, user_id: int, simulation_id: str, kind: str) -> dict:
     columns = (
-        (
-            Simulation.percentile_bands,
-            func.jsonb_path_query_array(Simulation.sample_paths, _FIRST_SAMPLE_PATHS).label(
-                "sample_paths"
-            ),
-        )
+        (Simulation.response_body,)
         if kind == "fan"
         else (Simulation.summary, Simulation.final_value_histogram)
     )
@@ -154,7 +148,12 @@ async def _load(db: AsyncSession, user_id: int, simulation_id: str, kind: str) -
     ).first()
     if row is None:
         raise NotFound(NOT_FOUND)
-    return row._asdict()
+    loaded = row._asdict()
+    if kind == "fan":  # the bands and sample paths live in the saved response only
+        results = pydantic_core.from_json(unpack(loaded.pop("response_body")))["results"]
+        loaded["percentile_bands"] = results["percentile_bands"]
+        loaded["sample_paths"] = results["sample_paths"][:SAMPLE_PATHS_SHOWN]
+    return loaded
 
 
 async def render_chart(

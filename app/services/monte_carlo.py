@@ -1,14 +1,14 @@
-"""Run a portfolio simulation: resolve market inputs, run the engine off the event loop with
-bounded concurrency, build the response, save it; and read saved simulations back."""
+"""Run a portfolio simulation: resolve market inputs, run the engine and build the response off
+the event loop with bounded concurrency, and save it (services.saved_simulations)."""
 
-import secrets
+import itertools
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import anyio
 import numpy as np
 import pydantic_core
-from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,8 +20,10 @@ from app.observability.metrics import observe_simulation
 from app.observability.tracing import traced
 from app.schemas.simulation import SimulationRequest
 from app.schemas.simulation_response import SimulationResponse
+from app.services import saved_simulations
 from app.services.capacity import SimulationSlots
-from app.services.errors import InvalidField, InvalidInput, NotFound
+from app.services.compression import pack
+from app.services.errors import InvalidField, InvalidInput
 from app.services.market_data import MarketInputs, resolve_market_inputs
 
 
@@ -42,6 +44,51 @@ def _compute(inputs: SimulationInputs, risk_free_rate: float, inflation_rate: fl
     )
     histogram = final_value_histogram(output.final_values)
     return _Computed(output, metrics, histogram, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A computed run and the response that will be answered and saved for it."""
+
+    computed: _Computed
+    applied_inputs: dict
+    created_at: datetime
+    body: bytes
+
+
+def _response_body(
+    simulation_id: str, created_at: datetime, computed: _Computed, applied_inputs: dict
+) -> bytes:
+    """The response's JSON, through the typed model (its fields are the contract)."""
+    response = SimulationResponse.model_validate(
+        {
+            "simulation_id": simulation_id,
+            "created_at": created_at,
+            "execution_time_seconds": round(computed.seconds, 6),
+            "results": {
+                "real": None,
+                **computed.metrics,
+                "percentile_bands": _percentile_bands(computed.output),
+                "sample_paths": _cents(computed.output.sample_paths),
+            },
+            "inputs": applied_inputs,
+        }
+    )
+    return pydantic_core.to_json(response)
+
+
+def _run(
+    inputs: SimulationInputs, request: SimulationRequest, market: MarketInputs, simulation_id: str
+) -> _Run:
+    """Simulate and build the response, all in the worker thread: a large response takes
+    milliseconds to serialize, which must not stall the event loop."""
+    parameters = request.parameters
+    computed = _compute(inputs, parameters.risk_free_rate, parameters.inflation_rate)
+    applied = _applied_inputs(request, market, computed.output)
+    created_at = datetime.now(UTC)
+    return _Run(
+        computed, applied, created_at, _response_body(simulation_id, created_at, computed, applied)
+    )
 
 
 def _cents(values: np.ndarray) -> list:
@@ -134,111 +181,49 @@ async def simulate_and_save(
         sample_paths=min(parameters.sample_paths, num_paths),
         risk_free_rate=parameters.risk_free_rate,
     )
+    simulation_id = saved_simulations.new_simulation_id()
     try:
-        computed = await slots.run(
-            _compute,
+        run = await slots.run(
+            _run,
             inputs,
-            parameters.risk_free_rate,
-            parameters.inflation_rate,
+            request,
+            market,
+            simulation_id,
             account=user_id,
             path_months=num_paths * 12 * parameters.time_horizon_years,
         )
     except ValueError as error:  # the engine's own checks; the schema should catch these first
         raise InvalidInput(str(error)) from error
+    computed = run.computed
     observe_simulation(seconds=computed.seconds, paths=num_paths)
-    simulation = Simulation(
+    body = run.body
+    for attempt in itertools.count(1):
+        try:
+            await saved_simulations.save(
+                db, _saved_row(run, simulation_id, body, user_id, api_key_id), settings=settings
+            )
+            return body
+        except IntegrityError as error:
+            if attempt == 3 or not await saved_simulations.is_taken(db, error):
+                raise
+        simulation_id = saved_simulations.new_simulation_id()
+        body = _response_body(simulation_id, run.created_at, computed, run.applied_inputs)
+    raise AssertionError("unreachable")
+
+
+def _saved_row(
+    run: _Run, simulation_id: str, body: bytes, user_id: int, api_key_id: int | None
+) -> Simulation:
+    packed = pack(body)
+    return Simulation(
+        id=simulation_id,
         user_id=user_id,
         api_key_id=api_key_id,
-        inputs=_applied_inputs(request, market, computed.output),
-        summary=computed.metrics,
-        percentile_bands=_percentile_bands(computed.output),
-        sample_paths=_cents(computed.output.sample_paths),
-        final_value_histogram=computed.histogram,
-        execution_time_seconds=round(computed.seconds, 6),
+        inputs=run.applied_inputs,
+        summary=run.computed.metrics,
+        final_value_histogram=run.computed.histogram,
+        response_body=packed,
+        stored_bytes=len(packed),
+        execution_time_seconds=round(run.computed.seconds, 6),
+        created_at=run.created_at,
     )
-    await _save_with_new_id(db, simulation)
-    return response_body(simulation)
-
-
-async def _save_with_new_id(db: AsyncSession, simulation: Simulation) -> None:
-    for attempt in range(3):
-        simulation.id = "sim_" + secrets.token_hex(6)
-        # The caller gets the results in this response whatever happens; not waiting for the
-        # WAL flush halves the save. A database crash can lose the last moment's saved runs,
-        # never corrupt them. (Call logs, used for billing, keep the synchronous commit.)
-        await db.execute(text("SET LOCAL synchronous_commit = off"))
-        db.add(simulation)
-        try:
-            await db.commit()
-            return
-        except IntegrityError:  # an id collision: 48 random bits make it rare, not impossible
-            await db.rollback()
-            if attempt == 2:
-                raise
-
-
-def response_body(simulation: Simulation) -> bytes:
-    """The response's JSON, in the order of the typed model (its fields are the contract)."""
-    response = SimulationResponse.model_validate(
-        {
-            "simulation_id": simulation.id,
-            "created_at": simulation.created_at,
-            "execution_time_seconds": simulation.execution_time_seconds,
-            "results": {
-                "real": None,
-                **simulation.summary,
-                "percentile_bands": simulation.percentile_bands,
-                "sample_paths": simulation.sample_paths,
-            },
-            "inputs": simulation.inputs,
-        }
-    )
-    return pydantic_core.to_json(response)
-
-
-async def saved_response(db: AsyncSession, *, user_id: int, simulation_id: str) -> bytes:
-    """The saved simulation's response body, as its POST answered it."""
-    simulation = await db.scalar(
-        select(Simulation).where(Simulation.id == simulation_id, Simulation.user_id == user_id)
-    )
-    if simulation is None:
-        raise NotFound("Simulation not found")
-    return response_body(simulation)
-
-
-async def list_simulations(
-    db: AsyncSession, *, user_id: int, limit: int, offset: int
-) -> tuple[list[dict], int]:
-    """A page of the user's simulations, newest first, without their paths."""
-    total = await db.scalar(
-        select(func.count()).select_from(Simulation).where(Simulation.user_id == user_id)
-    )
-    rows = await db.execute(
-        select(
-            Simulation.id,
-            Simulation.created_at,
-            Simulation.execution_time_seconds,
-            Simulation.inputs,
-            Simulation.summary["final_value_stats"]["mean"].label("mean"),
-            Simulation.summary["probabilities"]["loss"].label("loss"),
-        )
-        .where(Simulation.user_id == user_id)
-        .order_by(Simulation.created_at.desc(), Simulation.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    items = [
-        {
-            "simulation_id": row.id,
-            "created_at": row.created_at,
-            "execution_time_seconds": row.execution_time_seconds,
-            "tickers": [asset["ticker"] for asset in row.inputs["assets"]],
-            "num_simulations": row.inputs["parameters"]["num_simulations"],
-            "time_horizon_years": row.inputs["parameters"]["time_horizon_years"],
-            "seed": row.inputs["parameters"]["seed"],
-            "mean_final_value": row.mean,
-            "probability_of_loss": row.loss,
-        }
-        for row in rows
-    ]
-    return items, total or 0

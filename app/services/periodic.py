@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from app.config import Settings
 from app.database import Database
-from app.services import expiry_notices, login_guard, outbox, passwords, two_factor
+from app.services import (
+    expiry_notices,
+    login_guard,
+    outbox,
+    passwords,
+    saved_simulations,
+    two_factor,
+)
 from app.services.outbox import OutboxSender, Task, log_background_failure
 
 logger = logging.getLogger(__name__)
@@ -25,6 +32,15 @@ async def daily_jobs(sessionmaker: async_sessionmaker, settings: Settings) -> No
         await login_guard.forget_stale_failures(db, settings=settings)
         await two_factor.forget_expired_challenges(db)
         await passwords.forget_expired_tokens(db)
+
+
+PURGE_INTERVAL_SECONDS = 3600.0
+
+
+async def hourly_jobs(sessionmaker: async_sessionmaker, settings: Settings) -> None:
+    """Purge saved simulations past SIMULATION_RETENTION_DAYS."""
+    async with sessionmaker() as db:
+        await saved_simulations.purge_expired(db, retention_days=settings.SIMULATION_RETENTION_DAYS)
 
 
 class Periodic:
@@ -78,14 +94,19 @@ class BackgroundJobs:
             settings.EXPIRY_NOTICE_INTERVAL_SECONDS,
             lambda: daily_jobs(sessionmaker, settings),
         )
+        self._hourly = Periodic(
+            "hourly-jobs", PURGE_INTERVAL_SECONDS, lambda: hourly_jobs(sessionmaker, settings)
+        )
         if settings.is_production and not settings.SMTP_HOST:
             logger.warning("SMTP_HOST is unset: security emails are logged, not sent")
 
     def start(self) -> None:
         self.outbox_sender.start()
         self._daily.start()
+        self._hourly.start()
 
     async def close(self) -> None:
         await self._daily.close()
+        await self._hourly.close()
         await self.outbox_sender.close()
         await self.database.dispose()
