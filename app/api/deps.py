@@ -4,12 +4,14 @@ Every dependency is `async def`, even when it never awaits: FastAPI runs plain `
 dependencies in a worker thread, a hop that would cost more than the work itself.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request, Security
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
+from pydantic import BeforeValidator
 
 from app.api.rate_limit_docs import counts_rate_limit
 from app.config import Settings
@@ -186,24 +188,36 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
-def _window_bound(moment: datetime | None, name: str) -> datetime | None:
+def _window_bound(moment: datetime | None) -> datetime | None:
+    """The moment in UTC, within 1970-9000: a window reaching past that has no more data."""
     if moment is None:
         return None
     moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    if not _EARLIEST <= moment < _LATEST:
-        raise InvalidField(("query", name), f"{name} must be between 1970 and 9000")
-    return moment
+    return min(max(moment, _EARLIEST), _LATEST)
+
+
+def _iso_8601_only(value: object) -> object:
+    # pydantic would read "1700000000" as seconds since 1970; a window is given as a date-time.
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+(\.\d*)?\s*", value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z")
+    return value
+
+
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]
 
 
 async def usage_window(
     since: Annotated[
-        datetime | None, Query(description="From (inclusive); default: until - 30 days")
+        IsoDateTime | None,
+        Query(description="From (inclusive), ISO 8601; default: until - 30 days"),
     ] = None,
-    until: Annotated[datetime | None, Query(description="To (exclusive); default: now")] = None,
+    until: Annotated[
+        IsoDateTime | None, Query(description="To (exclusive), ISO 8601; default: now")
+    ] = None,
 ) -> tuple[datetime, datetime]:
     """A time window from query parameters; times without a zone are UTC."""
-    until = _window_bound(until, "until") or datetime.now(UTC)
-    since = _window_bound(since, "since") or max(_EARLIEST, until - timedelta(days=30))
+    until = _window_bound(until) or datetime.now(UTC)
+    since = _window_bound(since) or max(_EARLIEST, until - timedelta(days=30))
     if since >= until:
         raise InvalidField(("query", "since"), "since must be earlier than until")
     return since, until

@@ -7,9 +7,11 @@ from fastapi import FastAPI, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.routing import compile_path
 
 from app import database
 from app.middleware.rate_limit_headers import quota_headers
@@ -118,8 +120,25 @@ async def _validation_error_handler(_: Request, error: Exception) -> JSONRespons
     )
 
 
+def _allowed_methods(app: FastAPI, path: str) -> str:
+    """Every method some route answers at `path`: Starlette names only the first route's, and
+    GET and DELETE of one path are two routes."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.methods and compile_path(route.path_format)[0].match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 async def _http_error_handler(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
+    if error.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        allowed = _allowed_methods(request.app, request.url.path)
+        return JSONResponse(
+            {"detail": "Method Not Allowed"},
+            status_code=error.status_code,
+            headers={"Allow": allowed},
+        )
     if error.status_code == status.HTTP_400_BAD_REQUEST and error.detail == _UNPARSABLE_BODY:
         unparsable = {"type": "json_invalid", "loc": ["body"], "msg": "The body is not valid JSON"}
         return JSONResponse(

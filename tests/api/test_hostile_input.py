@@ -95,8 +95,8 @@ async def test_hostile_bodies_get_a_4xx_json_answer(
         "/api/v1/simulations?limit=1e9",
         "/api/v1/simulations?offset=-1",
         "/api-keys/usage?until=0001-01-01T00:00:00Z",
-        "/api-keys/usage?since=0001-01-01T00:00:00%2B14:00",
-        "/api-keys/usage?until=9999-12-31T23:59:59-14:00",
+        "/api-keys/usage?since=1700000000",
+        "/api-keys/usage?until=0.5",
         "/api-keys/usage?since=%00",
         "/admin/usage?until=0001-01-01T00:00:00Z",
     ],
@@ -107,6 +107,18 @@ async def test_hostile_paths_and_queries_get_a_4xx_json_answer(
     response = await client.get(path, headers=credentials)
     assert 400 <= response.status_code < 500, response.text
     assert "detail" in response.json()
+
+
+async def test_a_usage_window_past_1970_or_9000_is_cut_there(
+    client: httpx.AsyncClient, credentials: dict
+) -> None:
+    for query, field, bound in [
+        ("since=0001-01-01T00:00:00%2B14:00&granularity=month", "since", "1970-01-01T00:00:00Z"),
+        ("until=9999-12-31T23:59:59-14:00&granularity=month", "until", "9000-01-01T00:00:00Z"),
+    ]:
+        response = await client.get(f"/api-keys/usage?{query}", headers=credentials)
+        assert response.status_code == 200, response.text
+        assert response.json()[field] == bound
 
 
 async def test_deeply_nested_json_is_a_422_not_a_400(client: httpx.AsyncClient) -> None:
