@@ -26,6 +26,7 @@ from app.database import (
 )
 from app.logging_config import configure_logging
 from app.observability.metrics_dir import worker_metrics_dir
+from app.server import uvicorn_options
 
 
 def migrate() -> None:
@@ -53,7 +54,7 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
                 port=port,
                 workers=workers,
                 log_config=None,
-                proxy_headers=True,
+                **uvicorn_options(get_settings()),
             )
     finally:
         stop_embedded_postgres(embedded_data_dir(settings))

@@ -135,6 +135,25 @@ class Settings(BaseSettings):
         default_factory=lambda: ["*"], description="Comma-separated allowed origins."
     )
     MAX_REQUEST_BYTES: int = Field(1_048_576, ge=1024, description="Larger bodies get 413.")
+    MAX_HEADER_BYTES: int = Field(
+        16_384, ge=1024, description="Request line and headers together; larger get 431."
+    )
+    HEADER_READ_TIMEOUT_SECONDS: float = Field(
+        10.0, gt=0, description="From connection (or request start) to the end of its headers."
+    )
+    BODY_READ_TIMEOUT_SECONDS: float = Field(
+        30.0, gt=0, description="From the end of the headers to the end of the body."
+    )
+    MAX_CONNECTIONS_PER_WORKER: int = Field(
+        2048, ge=1, description="Open connections per worker; past it 503 and closed."
+    )
+    FORWARDED_ALLOW_IPS: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated proxy addresses whose X-Forwarded-For is trusted (none).",
+    )
+    SHUTDOWN_GRACE_SECONDS: float = Field(
+        30.0, gt=0, description="On SIGTERM, how long in-flight requests may take to finish."
+    )
 
     MAX_SIMULATIONS: int = Field(1_000_000, ge=1, description="Upper bound of num_simulations.")
     MAX_SIMULATION_STEPS: int = Field(
@@ -190,11 +209,11 @@ class Settings(BaseSettings):
         None, description="OTLP/HTTP collector URL for traces; unset = tracing off, not loaded."
     )
 
-    @field_validator("CORS_ORIGINS", mode="before")
+    @field_validator("CORS_ORIGINS", "FORWARDED_ALLOW_IPS", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator(

@@ -16,12 +16,21 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 DOCS_ASSETS_URL = "/docs-assets"
 _ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 _INLINE_SCRIPT = re.compile(r"<script>(.*?)</script>", re.DOTALL)
+_REDOC_LOGO = Path(__file__).parent / "docs_static" / "redoc-logo.svg"
+_REDOC_LOGO_URL = f"{DOCS_ASSETS_URL}/redoc-logo.svg"
+# ReDoc draws its sidebar logo from Redocly's CDN, which our CSP blocks: point it at our own.
+_REDOC_CDN_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+
+
+def _self_hosted_redoc() -> bytes:
+    script = (_ASSETS_DIR / "redoc.standalone.js").read_bytes()
+    return script.replace(_REDOC_CDN_LOGO, _REDOC_LOGO_URL.encode())
 
 
 def _with_csp(page: HTMLResponse) -> HTMLResponse:
@@ -41,6 +50,17 @@ def _with_csp(page: HTMLResponse) -> HTMLResponse:
 
 def mount_docs(app: FastAPI) -> None:
     """Serve /docs, /redoc and their assets; the app must be created with docs_url=None."""
+    redoc_script = _self_hosted_redoc()
+
+    # Before the mount, which would otherwise answer these paths from the package's files.
+    @app.get(f"{DOCS_ASSETS_URL}/redoc.standalone.js", include_in_schema=False)
+    async def redoc_script_asset() -> Response:
+        return Response(redoc_script, media_type="text/javascript")
+
+    @app.get(_REDOC_LOGO_URL, include_in_schema=False)
+    async def redoc_logo() -> FileResponse:
+        return FileResponse(_REDOC_LOGO, media_type="image/svg+xml")
+
     app.mount(DOCS_ASSETS_URL, StaticFiles(directory=_ASSETS_DIR), name="docs-assets")
     oauth2_redirect_url = "/docs/oauth2-redirect"
 

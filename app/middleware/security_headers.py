@@ -1,10 +1,13 @@
 """Security headers on every response.
 
 Routes that need a looser Content-Security-Policy (the docs pages) set their own; this fills in
-the strict default everywhere else.
+the strict default everywhere else. Redirects to this service (Starlette's trailing-slash ones)
+are made relative: their absolute form would repeat whatever `Host` the client sent.
 """
 
-from starlette.datastructures import MutableHeaders
+from urllib.parse import urlsplit, urlunsplit
+
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -24,6 +27,7 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         cacheable = scope["path"].startswith(self.cacheable_prefixes)
+        host = Headers(scope=scope).get("host", "").lower()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -38,6 +42,16 @@ class SecurityHeadersMiddleware:
                     headers.setdefault("Cache-Control", "no-store")
                 if self.hsts:
                     headers["Strict-Transport-Security"] = HSTS
+                if "location" in headers:
+                    headers["Location"] = _relative_to(host, headers["location"])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _relative_to(host: str, location: str) -> str:
+    """`location` without scheme and host when it points at `host` (the request's own)."""
+    parts = urlsplit(location)
+    if not parts.netloc or parts.netloc.lower() != host:
+        return location
+    return urlunsplit(("", "", parts.path or "/", parts.query, parts.fragment))

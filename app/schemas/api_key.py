@@ -3,11 +3,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.schemas.text import NoNul
+from app.schemas.text import PlainText
 
 KeyStatus = Literal["active", "revoked", "expired"]
 KeyName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), PlainText
 ]
 
 
@@ -53,7 +53,9 @@ class ApiKeyCount(BaseModel):
 class RevokeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"api_key_id": 1}]})
 
-    api_key_id: int = Field(gt=0, le=2**31 - 1, description="The id of the key to revoke.")
+    api_key_id: int = Field(
+        gt=0, le=2**31 - 1, strict=True, description="The id of the key to revoke."
+    )  # strict: not "5", not 5.0
 
 
 class RevokeResponse(BaseModel):

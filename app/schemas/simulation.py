@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app.engine import InvalidCorrelationError
 from app.engine.simulate import correlation_factor
-from app.schemas.text import NoNul
+from app.schemas.text import PlainText
 
 AssetClass = Literal["equity", "bonds", "cash", "real_estate", "commodities", "crypto"]
 Rebalancing = Literal["monthly", "quarterly", "annually", "none"]
@@ -23,7 +23,7 @@ MAX_SAMPLE_VALUES = 250_000  # sample_paths x (months + 1): bounds the response 
 _STRICT = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 Ticker = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), PlainText
 ]
 MAX_MONEY = 1e12
 

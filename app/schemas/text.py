@@ -1,5 +1,7 @@
 """Text rules shared by every request model."""
 
+import re
+
 from pydantic import AfterValidator
 from pydantic_core import PydanticCustomError
 
@@ -12,3 +14,18 @@ def _refuse_nul(value: str) -> str:
 
 
 NoNul = AfterValidator(_refuse_nul)
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _refuse_control_characters(value: str) -> str:
+    # Names and tickers are shown in lists, logs and exports: no line breaks, tabs, escapes.
+    if _CONTROL_CHARACTERS.search(value):
+        raise PydanticCustomError(
+            "control_character", "Text must not contain control characters (tabs, line breaks...)"
+        )
+    return value
+
+
+PlainText = AfterValidator(_refuse_control_characters)

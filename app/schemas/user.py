@@ -4,7 +4,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field
 from pydantic_core import PydanticCustomError
 
-from app.schemas.text import NoNul
+from app.schemas.text import PlainText
 from app.security import BCRYPT_MAX_BYTES
 
 
@@ -13,8 +13,23 @@ def normalize_email(value: str) -> str:
     return value.strip().lower()
 
 
+MAX_EMAIL_LOCAL_PART = 64  # RFC 5321, 4.5.3.1.1
+
+
+def _check_local_part(email: str) -> str:
+    if len(email.rpartition("@")[0]) > MAX_EMAIL_LOCAL_PART:
+        raise PydanticCustomError(
+            "email_local_part_too_long",
+            "The part of the email before @ must be at most {limit} characters",
+            {"limit": MAX_EMAIL_LOCAL_PART},
+        )
+    return email
+
+
 NormalizedEmail = Annotated[
-    EmailStr, BeforeValidator(lambda v: normalize_email(v) if isinstance(v, str) else v)
+    EmailStr,
+    BeforeValidator(lambda v: normalize_email(v) if isinstance(v, str) else v),
+    AfterValidator(_check_local_part),
 ]
 
 PASSWORD_RULES = (
@@ -56,8 +71,8 @@ class UserRegister(BaseModel):
 
     email: NormalizedEmail
     password: NewPassword
-    full_name: Annotated[str, Field(max_length=200), NoNul] | None = None
-    company: Annotated[str, Field(max_length=200), NoNul] | None = None
+    full_name: Annotated[str, Field(max_length=200), PlainText] | None = None
+    company: Annotated[str, Field(max_length=200), PlainText] | None = None
 
 
 class AdminAccount(BaseModel):
