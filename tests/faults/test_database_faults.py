@@ -142,13 +142,14 @@ async def test_a_frozen_database_gives_503_within_the_timeouts(
     requests = list(every_route_request(client, email, account))
 
     own_postgres.freeze()
-    # Statement timeout, then at most 2 s for the driver to drop the connection, plus noise.
+    # Statement or connect timeout (1 s), at most 2 s for the driver to drop the connection, and
+    # the pool timeout for requests queued behind those: seconds, not the length of the stall.
     answered = await asyncio.wait_for(
         asyncio.gather(*[timed(client, m, u, a) for m, u, a in requests]), timeout=20
     )
     for (method, url, _), (response, seconds) in zip(requests, answered, strict=True):
         assert response.status_code == 503, (method, url, response.text)
-        assert seconds < 6, (method, url, seconds)
+        assert seconds < 10, (method, url, seconds)
 
     own_postgres.thaw()
     # The thawed server first works through what queued up while it was frozen: allow it a moment.
@@ -178,7 +179,7 @@ async def test_an_outage_logs_one_traceback_per_kind_of_failure(
     email, account = await new_account(client)
     capsys.readouterr()
     own_postgres.stop()
-    for _ in range(30):
+    for _ in range(10):
         for method, url, arguments in every_route_request(client, email, account):
             await client.request(method, url, **arguments)
     logged = capsys.readouterr().err
