@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Integer, and_, case, cast, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.database import is_unavailable
 from app.models import ApiCallLog, ApiKey, User
 from app.observability import metrics
 from app.schemas.usage import Granularity
@@ -103,9 +104,11 @@ class CallLogWriter:
                 if rows:
                     await db.execute(insert(ApiCallLog), rows)
             return []
-        except Exception:
+        except Exception as error:
             metrics.CALL_LOG_FLUSH_FAILURES.inc()
-            if not await self._database_answers():
+            # A timeout or a dropped connection says nothing about the rows, even when the
+            # database answers again by now (a thawed server catching up): keep them all.
+            if is_unavailable(error) or not await self._database_answers():
                 logger.warning("database unreachable: %d API call logs kept", len(batch))
                 return batch
             if len(batch) == 1:
