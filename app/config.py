@@ -54,10 +54,10 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = Field(20, ge=1, description="Connections kept in each worker's pool.")
     DB_MAX_OVERFLOW: int = Field(10, ge=0, description="Extra connections allowed under load.")
     DB_CONNECT_TIMEOUT_SECONDS: float = Field(
-        2.0, gt=0, description="Longest wait for a new database connection before 503."
+        5.0, gt=0, description="Longest wait for a new database connection before 503."
     )
     DB_POOL_TIMEOUT_SECONDS: float = Field(
-        2.0, gt=0, description="Longest wait for a free pooled connection before 503."
+        5.0, gt=0, description="Longest wait for a free pooled connection before 503."
     )
     DB_STATEMENT_TIMEOUT_SECONDS: float = Field(
         5.0, gt=0, description="Longest wait for one SQL statement's answer before 503."

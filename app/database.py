@@ -101,8 +101,8 @@ class Database:
         *,
         pool_size: int = 5,
         max_overflow: int = 5,
-        connect_timeout_seconds: float = 2.0,
-        pool_timeout_seconds: float = 2.0,
+        connect_timeout_seconds: float = 5.0,
+        pool_timeout_seconds: float = 5.0,
         statement_timeout_seconds: float = 5.0,
         embedded_dir: Path | None = None,
     ) -> None:
