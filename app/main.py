@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_credentials="*" not in settings.CORS_ORIGINS,
         allow_methods=["*"],
         allow_headers=["*"],
-        expose_headers=["X-Request-ID", "Retry-After", *RATE_LIMIT_HEADERS],
+        expose_headers=["X-Request-ID", "Retry-After", "Idempotent-Replayed", *RATE_LIMIT_HEADERS],
     )
     app.add_middleware(ApiUsageMiddleware)
     app.add_middleware(RequestContextMiddleware)

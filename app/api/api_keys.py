@@ -3,6 +3,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response, status
 
 from app.api.deps import ClientDep, CurrentApiKey, CurrentUser, SettingsDep, UsageWindow
+from app.api.idempotency import STILL_RUNNING as IDEMPOTENT_STILL_RUNNING
+from app.api.idempotency import IdempotencyKeyHeader, replayed_with, run_idempotently
 from app.api.responses import error_responses
 from app.api.usage_export import CSV_RESPONSE, GranularityQuery, usage_response
 from app.config import Settings
@@ -17,7 +19,9 @@ from app.schemas.api_key import (
     RevokeResponse,
 )
 from app.schemas.usage import UsageReport
-from app.services import api_keys, usage
+from app.services import api_keys, idempotency, usage
+from app.services.api_keys import IssuedKey
+from app.services.idempotency import Claim
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"])
 current_key_router = APIRouter(prefix="/api/v1", tags=["api-keys"])
@@ -45,18 +49,60 @@ def _described(key: ApiKey, settings: Settings) -> dict:
     summary="Generate an API key",
     status_code=status.HTTP_201_CREATED,
     response_model=ApiKeyCreated,
-    responses=error_responses(401, 409, 413, 422, 503, s409=_KEY_LIMITS),
+    responses={
+        **replayed_with(status.HTTP_201_CREATED),
+        **error_responses(
+            401, 409, 413, 422, 503, s409=f"{_KEY_LIMITS}; or {IDEMPOTENT_STILL_RUNNING}"
+        ),
+    },
 )
 async def generate_api_key(
-    body: ApiKeyCreate, user: CurrentUser, db: SessionDep, settings: SettingsDep, client: ClientDep
-) -> ApiKeyCreated:
-    """Create a key. The full key is in this response only: it is stored as a hash."""
-    issued = await api_keys.create_key(
-        db, settings=settings, user_id=user.id, name=body.name, client=client
+    body: ApiKeyCreate,
+    user: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    client: ClientDep,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """Create a key. The full key is in this response only: it is stored as a hash (and, for a
+    retry with the same Idempotency-Key within 24 hours, encrypted with its response)."""
+
+    def created(issued: IssuedKey) -> bytes:
+        described = _described(issued.record, settings)
+        del described["key_preview"]
+        return (
+            ApiKeyCreated(**described, user_id=user.id, key=issued.plaintext)
+            .model_dump_json()
+            .encode()
+        )
+
+    async def create(claim: Claim | None) -> Response:
+        async def record(issued: IssuedKey) -> None:
+            await db.refresh(issued.record)
+            if claim is not None:
+                await idempotency.complete_with_body(
+                    db, claim, status_code=201, body=created(issued), settings=settings
+                )
+
+        issued = await api_keys.create_key(
+            db,
+            settings=settings,
+            user_id=user.id,
+            name=body.name,
+            client=client,
+            before_commit=record,
+        )
+        return Response(created(issued), status_code=201, media_type="application/json")
+
+    return await run_idempotently(
+        db,
+        settings=settings,
+        user_id=user.id,
+        key=idempotency_key,
+        operation="generate_api_key",
+        request=body,
+        run=create,
     )
-    described = _described(issued.record, settings)
-    del described["key_preview"]
-    return ApiKeyCreated(**described, user_id=user.id, key=issued.plaintext)
 
 
 @router.get(

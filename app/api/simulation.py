@@ -8,12 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.api.deps import CurrentAccount, SettingsDep
+from app.api.idempotency import STILL_RUNNING as IDEMPOTENT_STILL_RUNNING
+from app.api.idempotency import IdempotencyKeyHeader, replayed_with, run_idempotently
 from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.simulation import SimulationRequest
 from app.schemas.simulation_response import SimulationPage, SimulationResponse
 from app.services import monte_carlo, saved_simulations
 from app.services.capacity import SimulationSlots
+from app.services.idempotency import Claim
 
 router = APIRouter(tags=["simulations"])
 
@@ -45,15 +48,20 @@ def _json(body: bytes) -> Response:
     "/simulate",
     response_model=SimulationResponse,
     summary="Run a Monte Carlo simulation",
-    responses=error_responses(
-        401,
-        413,
-        422,
-        429,
-        503,
-        s429="Rate limit or per-account compute budget reached (see Retry-After)",
-        s503="All simulation slots busy, Bloomberg unavailable, or the database cannot answer",
-    ),
+    responses={
+        **replayed_with(200),
+        **error_responses(
+            401,
+            409,
+            413,
+            422,
+            429,
+            503,
+            s409=IDEMPOTENT_STILL_RUNNING,
+            s429="Rate limit or per-account compute budget reached (see Retry-After)",
+            s503="All simulation slots busy, Bloomberg unavailable, or the database cannot answer",
+        ),
+    },
 )
 async def simulate(
     body: SimulationRequest,
@@ -61,22 +69,36 @@ async def simulate(
     db: SessionDep,
     settings: SettingsDep,
     slots: SlotsDep,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> Response:
     """Run a Monte Carlo simulation of the portfolio and save it (the account keeps its newest
     SAVED_SIMULATIONS_PER_ACCOUNT runs: saving one prunes the oldest beyond the quota).
 
     Same `seed` and inputs give the same numbers, bit for bit; without a seed one is drawn and
-    returned in `inputs.parameters.seed`.
+    returned in `inputs.parameters.seed`. Send an `Idempotency-Key` to retry safely.
     """
-    return _json(
-        await monte_carlo.simulate_and_save(
-            db,
-            settings=settings,
-            slots=slots,
-            request=body,
-            user_id=account.user_id,
-            api_key_id=account.api_key_id,
+
+    async def run(claim: Claim | None) -> Response:
+        return _json(
+            await monte_carlo.simulate_and_save(
+                db,
+                settings=settings,
+                slots=slots,
+                request=body,
+                user_id=account.user_id,
+                api_key_id=account.api_key_id,
+                claim=claim,
+            )
         )
+
+    return await run_idempotently(
+        db,
+        settings=settings,
+        user_id=account.user_id,
+        key=idempotency_key,
+        operation="simulate",
+        request=body,
+        run=run,
     )
 
 

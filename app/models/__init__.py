@@ -5,6 +5,7 @@ from app.models.api_key import ApiKey
 from app.models.audit_event import AuditEvent, AuditEventType
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
+from app.models.idempotency_key import IdempotencyKey
 from app.models.login_failure import LoginFailure
 from app.models.outbox import OutboxMessage
 from app.models.password_reset import PasswordResetToken
@@ -20,6 +21,7 @@ __all__ = [
     "AuthSession",
     "BackupCode",
     "Base",
+    "IdempotencyKey",
     "LoginChallenge",
     "LoginFailure",
     "OutboxMessage",

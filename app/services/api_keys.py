@@ -7,6 +7,7 @@ locks the owner's row first, so concurrent requests of one user are applied one 
 
 import math
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -75,9 +76,16 @@ async def active_key_limits(db: AsyncSession, *, settings: Settings, user_id: in
 
 
 async def create_key(
-    db: AsyncSession, *, settings: Settings, user_id: int, name: str, client: ClientInfo
+    db: AsyncSession,
+    *,
+    settings: Settings,
+    user_id: int,
+    name: str,
+    client: ClientInfo,
+    before_commit: Callable[[IssuedKey], Awaitable[None]] | None = None,
 ) -> IssuedKey:
-    """A new key, unless the user already holds the maximum of active keys."""
+    """A new key, unless the user already holds the maximum of active keys. `before_commit`
+    runs inside the transaction that creates it (e.g. to record an idempotent response)."""
     await _lock_owner(db, user_id)
     if await active_key_count(db, user_id=user_id) >= settings.MAX_ACTIVE_API_KEYS:
         raise Conflict(
@@ -103,8 +111,11 @@ async def create_key(
         object_type="api_key",
         object_id=key.id,
     )
+    issued = IssuedKey(record=key, plaintext=plaintext)
+    if before_commit is not None:
+        await before_commit(issued)
     await db.commit()
-    return IssuedKey(record=key, plaintext=plaintext)
+    return issued
 
 
 async def list_keys(db: AsyncSession, *, user_id: int) -> list[ApiKey]:

@@ -24,6 +24,7 @@ from app.services import saved_simulations
 from app.services.capacity import SimulationSlots
 from app.services.compression import pack
 from app.services.errors import InvalidField, InvalidInput
+from app.services.idempotency import Claim
 from app.services.market_data import MarketInputs, resolve_market_inputs
 
 
@@ -162,8 +163,10 @@ async def simulate_and_save(
     request: SimulationRequest,
     user_id: int,
     api_key_id: int | None,
+    claim: Claim | None = None,
 ) -> bytes:
-    """Simulate the request's portfolio, save the run, and return the response body."""
+    """Simulate the request's portfolio, save the run (completing its idempotency claim), and
+    return the response body."""
     num_paths = applied_num_simulations(request, settings)
     market = await _resolve_market(request)
     parameters = request.parameters
@@ -200,7 +203,10 @@ async def simulate_and_save(
     for attempt in itertools.count(1):
         try:
             await saved_simulations.save(
-                db, _saved_row(run, simulation_id, body, user_id, api_key_id), settings=settings
+                db,
+                _saved_row(run, simulation_id, body, user_id, api_key_id),
+                settings=settings,
+                claim=claim,
             )
             return body
         except IntegrityError as error:

@@ -15,8 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.models import Simulation
+from app.services import idempotency
 from app.services.compression import unpack
 from app.services.errors import NotFound
+from app.services.idempotency import Claim
 
 NOT_FOUND = "Simulation not found"
 PURGE_BATCH = 1000
@@ -49,9 +51,12 @@ def owned(user_id: int, simulation_id: str) -> object:
     return (Simulation.id == simulation_id) & (Simulation.user_id == user_id)
 
 
-async def save(db: AsyncSession, simulation: Simulation, *, settings: Settings) -> int:
-    """Insert the run and prune the account's oldest beyond its quota, in one transaction;
-    return how many were pruned. The caller chose `simulation.id` (it is inside the body)."""
+async def save(
+    db: AsyncSession, simulation: Simulation, *, settings: Settings, claim: Claim | None = None
+) -> int:
+    """Insert the run and prune the account's oldest beyond its quota, in one transaction
+    (which also completes the request's idempotency claim); return how many were pruned. The
+    caller chose `simulation.id` (it is inside the body)."""
     # The caller gets the results in this response whatever happens; not waiting for the
     # WAL flush halves the save. A database crash can lose the last moment's saved runs,
     # never corrupt them. (Call logs, used for billing, keep the synchronous commit.)
@@ -59,6 +64,10 @@ async def save(db: AsyncSession, simulation: Simulation, *, settings: Settings) 
     await db.execute(select(func.pg_advisory_xact_lock(_SAVE_LOCK_NAMESPACE, simulation.user_id)))
     db.add(simulation)
     await db.flush()
+    if claim is not None:
+        await idempotency.complete_with_simulation(
+            db, claim, status_code=200, simulation_id=simulation.id
+        )
     pruned = await db.execute(
         _PRUNE,
         {
