@@ -22,4 +22,10 @@ class FieldError(BaseModel):
 
 
 class ValidationErrorResponse(BaseModel):
-    detail: list[FieldError] = Field(description="One entry per offending field.")
+    detail: list[FieldError] = Field(
+        description="One entry per offending field, the first 50 when there are more."
+    )
+    error_count: int | None = Field(
+        None,
+        description="How many fields were refused, when more than the 50 listed; absent otherwise.",
+    )
