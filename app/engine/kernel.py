@@ -32,6 +32,7 @@ def _claim(typingctx, counter):  # type: ignore[no-untyped-def]
 
 @njit(parallel=True, **JIT)
 def simulate_paths(
+    first_path: int,
     k0: np.uint64,
     k1: np.uint64,
     loadings: np.ndarray,
@@ -62,6 +63,7 @@ def simulate_paths(
     month-t normals (philox.fill_month_normals); holdings are reset to weights * start every
     `rebalance_every` months (NEVER: at t = 0 only), otherwise contributions are added by weight
     and withdrawals taken pro rata. The time-weighted index moves by V_end / start on live months.
+    Output index p holds path first_path + p of the run (its Philox counter).
     Outputs are written in place; per-path sums are of (monthly return - return_shift) and of
     min(monthly return - downside_target, 0)**2, over live months.
     num_threads is numba.get_num_threads() (read outside: inside it would defeat the disk cache).
@@ -107,7 +109,7 @@ def simulate_paths(
                 band_values[0, first + p] = initial
 
             for t in range(months):
-                fill_month_normals(k0, k1, first, count, t, num_assets, normals)
+                fill_month_normals(k0, k1, first_path + first, count, t, num_assets, normals)
                 for p in range(count):
                     start[p] = max(value[p] + contribution, 0.0)
                 if not monthly:

@@ -78,6 +78,8 @@ class SimulationOutput:
     months: int
     return_months: np.ndarray  # months each path had money invested (its returns' count)
     risk_free_rate: float
+    first_path: int = 0  # the output covers paths first_path .. first_path + len - 1
+    band_values: np.ndarray | None = None  # (months + 1, band paths among them): bands' input
 
 
 def correlation_factor(correlation: np.ndarray) -> np.ndarray:
@@ -168,11 +170,27 @@ def band_path_count(num_paths: int, months: int) -> int:
     return max(1, min(num_paths, BAND_PATH_LIMIT, BAND_VALUE_BUDGET // (months + 1)))
 
 
-def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> SimulationOutput:
-    """Simulate the portfolio; results depend only on the inputs and seed, never on threading."""
+def run_simulation(
+    inputs: SimulationInputs,
+    *,
+    block_size: int = 512,
+    first_path: int = 0,
+    path_count: int | None = None,
+) -> SimulationOutput:
+    """Simulate the portfolio; results depend only on the inputs and seed, never on threading.
+
+    With first_path / path_count, only that range of the run's paths (a shard): each path is a
+    pure function of (seed, path index), so shards give exactly the whole run's paths. Sample
+    and band paths are the run's first ones, kept by the shards that hold them; the percentile
+    bands are computed only when the output covers every path.
+    """
     weights, returns, vols, factor = validate(inputs)
     if block_size < 1:
         raise ValueError("block_size must be positive")
+    num_paths = int(inputs.num_paths)
+    path_count = num_paths - first_path if path_count is None else path_count
+    if first_path < 0 or path_count < 1 or first_path + path_count > num_paths:
+        raise ValueError("the path range must lie within num_paths")
     seed = int(inputs.seed) if inputs.seed is not None else secrets.randbelow(SEED_BOUND)
     k0, k1 = seed_key(seed)
     months = 12 * int(inputs.years)
@@ -181,18 +199,22 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
     loadings = np.ascontiguousarray((vols * np.sqrt(dt))[:, None] * factor)
     # Centring the per-path sums on the typical monthly return keeps sum-of-squares exact.
     return_shift = float(weights @ np.exp(returns * dt)) - 1.0
-    num_paths = int(inputs.num_paths)
     band_paths = band_path_count(num_paths, months)
-    sample_values = np.empty((int(inputs.sample_paths), months + 1))
-    band_values = np.empty((months + 1, band_paths))
-    final_values = np.empty(num_paths)
-    index_final = np.empty(num_paths)
-    max_drawdowns = np.empty(num_paths)
-    sum_dev = np.empty(num_paths)
-    sum_dev_sq = np.empty(num_paths)
-    sum_shortfall_sq = np.empty(num_paths)
-    return_months = np.empty(num_paths)
+
+    def kept(count: int) -> int:  # how many of the run's first `count` paths this range holds
+        return max(0, min(count, first_path + path_count) - first_path)
+
+    sample_values = np.empty((kept(int(inputs.sample_paths)), months + 1))
+    band_values = np.empty((months + 1, kept(band_paths)))
+    final_values = np.empty(path_count)
+    index_final = np.empty(path_count)
+    max_drawdowns = np.empty(path_count)
+    sum_dev = np.empty(path_count)
+    sum_dev_sq = np.empty(path_count)
+    sum_shortfall_sq = np.empty(path_count)
+    return_months = np.empty(path_count)
     simulate_paths(
+        first_path,
         k0,
         k1,
         loadings,
@@ -242,7 +264,11 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         # A withdrawal, or a value that underflowed to 0: either way the path holds nothing.
         depleted=final_values <= 0.0,
         sample_paths=sample_values,
-        percentile_bands=percentile_rows(band_values, quantiles),
+        percentile_bands=(
+            percentile_rows(band_values, quantiles)
+            if path_count == num_paths
+            else np.empty((0, quantiles.shape[0]))
+        ),
         band_paths_used=band_paths,
         total_invested=float(inputs.initial_investment + months * inputs.monthly_contribution),
         initial_investment=float(inputs.initial_investment),
@@ -250,4 +276,6 @@ def run_simulation(inputs: SimulationInputs, *, block_size: int = 512) -> Simula
         months=months,
         return_months=return_months,
         risk_free_rate=float(inputs.risk_free_rate),
+        first_path=first_path,
+        band_values=band_values,
     )

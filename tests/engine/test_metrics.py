@@ -4,6 +4,7 @@ import json
 import math
 import re
 from dataclasses import replace
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -268,10 +269,15 @@ def test_the_fields_that_existed_keep_their_formulas():
     values, invested = output.final_values, output.total_invested
     p = {q: np.percentile(values, q) for q in (1, 5, 25, 50, 75, 95)}
     worst = math.ceil(0.05 * values.size)
+    exact = [Fraction(value) for value in values]
+    n = len(exact)
+    exact_mean = sum(exact) / n
+    exact_variance = sum((value - exact_mean) ** 2 for value in exact) / (n - 1)
     assert metrics["final_value_stats"] == {
-        "mean": values.mean(),
+        # Exact sums rounded once (np.mean's pairwise sum is within a few ulps of these).
+        "mean": float(exact_mean),
         "median": p[50],
-        "std_dev": values.std(ddof=1),
+        "std_dev": math.sqrt(float(exact_variance)),
         "min": values.min(),
         "max": values.max(),
         "percentile_5": p[5],
@@ -284,7 +290,8 @@ def test_the_fields_that_existed_keep_their_formulas():
     risk = metrics["risk_metrics"]
     assert (risk["var_95"], risk["var_99"]) == (p[5], p[1])
     assert (risk["var_95_loss"], risk["var_99_loss"]) == (invested - p[5], invested - p[1])
-    assert risk["cvar_95"] == np.sort(values)[:worst].mean()
+    assert risk["cvar_95"] == float(sum(sorted(exact)[:worst]) / worst)
+    assert risk["cvar_95"] == pytest.approx(np.sort(values)[:worst].mean(), rel=1e-15)
     assert risk["max_drawdown_pct"] == 100 * np.median(output.max_drawdowns)
     assert risk["max_drawdown_pct_95"] == 100 * np.percentile(output.max_drawdowns, 95)
     # No path is depleted before a year: the geometric Sharpe is the former sharpe_ratio.
