@@ -31,8 +31,8 @@ $(VENV)/.installed-dev: requirements-dev.lock | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-run: install  ## migrate, then serve on http://$(HOST):$(PORT) (embedded PostgreSQL without DATABASE_URL)
-	$(BIN)/python -m app --host $(HOST) --port $(PORT) --workers $(WORKERS)
+run: install  ## migrate, serve on http://$(HOST):$(PORT) and run one job worker (embedded PostgreSQL without DATABASE_URL)
+	$(BIN)/python -m app --host $(HOST) --port $(PORT) --workers $(WORKERS) --job-worker
 
 migrate: install
 	$(BIN)/python -m app migrate

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.config import get_settings
 from app.database import resolve_database_url
 from app.models import Base
+from app.models.job import is_queue_table
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -28,8 +29,17 @@ def _database_url() -> str:
     return config.get_main_option("sqlalchemy.url") or resolve_database_url(get_settings())
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (type_ == "table" and is_queue_table(name))
+
+
 def _run_migrations(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        compare_type=True,
+        include_name=include_name,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

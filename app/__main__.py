@@ -2,6 +2,7 @@
 
 python -m app [serve] [--host H] [--port P] [--workers N]   migrate + serve
 python -m app migrate                                        migrations only
+python -m app worker                                         a simulation job worker
 """
 
 import argparse
@@ -35,7 +36,9 @@ def migrate() -> None:
     command.upgrade(config, "head")
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+def serve(
+    settings: Settings, host: str, port: int, workers: int, *, job_worker: bool = False
+) -> None:
     if settings.DATABASE_URL_ASYNC is None:
         # One embedded server, owned by this process: workers get its URL instead of each
         # starting (and holding) it themselves.
@@ -44,8 +47,10 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # uvicorn re-raises SIGTERM once it has shut down; exiting through SystemExit instead lets
     # the exit handlers run, and they stop the embedded PostgreSQL.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if workers > 1:
+    if workers > 1 or job_worker:
         compile_engine()
+    # The job worker gets the embedded server's URL from the environment set above.
+    worker = start_job_worker() if job_worker else None
     try:
         with worker_metrics_dir():  # /metrics then adds up every worker's files
             uvicorn.run(
@@ -57,7 +62,18 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
                 **uvicorn_options(get_settings()),
             )
     finally:
+        if worker is not None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
         stop_embedded_postgres(embedded_data_dir(settings))
+
+
+def start_job_worker() -> subprocess.Popen:
+    """`python -m app worker` beside the server, for a one-command setup."""
+    return subprocess.Popen([sys.executable, "-m", "app", "worker"], cwd=PROJECT_ROOT)
 
 
 def compile_engine() -> None:
@@ -98,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serve_parser = commands.add_parser("serve", help="migrate, then serve (the default)")
     commands.add_parser("migrate", help="run database migrations and exit")
+    commands.add_parser("worker", help="run a simulation job worker (Procrastinate + Dask)")
     admin_parser = commands.add_parser("create-admin", help="create or promote an admin account")
     admin_parser.add_argument("email")
     admin_parser.add_argument(
@@ -107,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
         target.add_argument("--host", default="127.0.0.1")
         target.add_argument("--port", type=int, default=8000)
         target.add_argument("--workers", type=int, default=1)
+        target.add_argument(
+            "--job-worker",
+            action="store_true",
+            help="also start one job worker beside the server (what `make run` does)",
+        )
     return parser
 
 
@@ -118,7 +140,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("app").info("running database migrations")
     migrate()
     if args.command in (None, "serve"):
-        serve(settings, args.host, args.port, args.workers)
+        serve(settings, args.host, args.port, args.workers, job_worker=args.job_worker)
+    elif args.command == "worker":
+        from app.services.job_worker import run_worker  # Dask is needed by workers only
+
+        asyncio.run(run_worker(settings))
     elif args.command == "create-admin":
         asyncio.run(create_admin(settings, args.email, args.password))
 

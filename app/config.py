@@ -192,6 +192,30 @@ class Settings(BaseSettings):
     SIMULATION_RETENTION_DAYS: float = Field(
         90, ge=0, description="Saved simulations older than this are purged hourly; 0 = never."
     )
+    MAX_JOB_SIMULATIONS: int = Field(
+        100_000_000, ge=1, description="Upper bound of num_simulations for a job (POST /jobs)."
+    )
+    MAX_JOB_SIMULATION_STEPS: int = Field(
+        250_000_000_000, ge=1, description="Upper bound of a job's paths x 12 x years x assets."
+    )
+    MAX_ACTIVE_JOBS_PER_USER: int = Field(
+        3, ge=1, description="Queued or running jobs one account may have; then 429."
+    )
+    JOB_SHARD_STEPS: int = Field(
+        100_000_000,
+        ge=1,
+        description="Paths x months x assets per Dask task of a job (about half a second).",
+    )
+    DASK_SCHEDULER_ADDRESS: str | None = Field(
+        None, description="tcp://host:8786 of a Dask scheduler; unset = a LocalCluster per worker."
+    )
+    JOB_HEARTBEAT_SECONDS: float = Field(
+        2.0, gt=0, description="How often a job worker tells the queue it is alive."
+    )
+    JOB_STALLED_SECONDS: float = Field(
+        10.0, gt=0, description="A job worker silent this long is dead: its job is retried."
+    )
+    JOB_MAX_ATTEMPTS: int = Field(3, ge=1, description="Runs of a job before it is failed.")
     CHART_MAX_CONCURRENCY: int = Field(
         2, ge=1, description="Chart images rendered at once per worker (in worker threads)."
     )

@@ -20,6 +20,7 @@ from app.api import (
     simulation,
     two_factor,
 )
+from app.api import jobs as jobs_api
 from app.api import metrics as metrics_api
 from app.api.dashboard import mount_dashboard
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
@@ -41,6 +42,7 @@ from app.observability.tracing import fastapi_telemetry
 from app.security import password_hasher
 from app.services.capacity import SimulationSlots
 from app.services.hashing import run_hashing
+from app.services.job_queue import JobQueue
 from app.services.periodic import BackgroundJobs
 from app.services.rate_limit import RateLimiter
 from app.services.tasks import TASKS
@@ -121,9 +123,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.CHART_QUEUE_SECONDS,
         work="chart rendering",
     )
+    app.state.job_queue = JobQueue(settings)
     try:
         yield
     finally:
+        await app.state.job_queue.close()
         await background_jobs.close()
         await call_log_writer.close()
         await database.dispose()
@@ -161,6 +165,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
     app.include_router(metrics_api.router)
+    app.include_router(jobs_api.router)
+    app.include_router(jobs_api.dashboard_router)
     mount_docs(app)
     mount_dashboard(app)
     document_rate_limit_headers(app)

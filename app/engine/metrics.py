@@ -42,14 +42,14 @@ def _number(value: float | np.floating) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _ranks(q: float, n: int) -> tuple[int, int, float]:
+def ranks_for(q: float, n: int) -> tuple[int, int, float]:
     """NumPy's linear rule: the two order statistics around q % of n values, and the weight."""
     position = q / 100.0 * (n - 1)
     below = min(math.floor(position), n - 1)
     return below, min(below + 1, n - 1), position - below
 
 
-def _interpolate(lower: float, upper: float, fraction: float) -> float:
+def percentile_of_ranks(lower: float, upper: float, fraction: float) -> float:
     diff = upper - lower  # NumPy's _lerp, so percentiles match np.percentile
     return lower + diff * fraction if fraction < 0.5 else upper - diff * (1.0 - fraction)
 
@@ -68,7 +68,7 @@ class _OrderStatistics:
         ):
             n = self._defined_count(name)
             for q in percentiles if n else ():
-                lower, upper, _ = _ranks(q, n)
+                lower, upper, _ = ranks_for(q, n)
                 self._wanted += [(name, lower, False), (name, upper, False)]
             if n:
                 self._wanted += [(name, 0, False), (name, n - 1, False)]
@@ -94,9 +94,9 @@ class _OrderStatistics:
         n = self._defined_count(name)
         if not n:
             return math.nan
-        lower, upper, fraction = _ranks(q, n)
+        lower, upper, fraction = ranks_for(q, n)
         low, high = self.value(name, lower) / scale, self.value(name, upper) / scale
-        return _interpolate(low, high, fraction)
+        return percentile_of_ranks(low, high, fraction)
 
     def extreme(self, name: str, largest: bool, scale: float = 1.0) -> float:
         n = self._defined_count(name)

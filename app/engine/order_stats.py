@@ -53,6 +53,11 @@ def value_of(key: int) -> float:
     return float(key_value(np.int64(key)))
 
 
+def keys_as_values(keys: np.ndarray) -> np.ndarray:
+    """The float64 values of an array of keys."""
+    return np.where(keys >= 0, keys, keys ^ _FLIP).view(np.float64)
+
+
 @njit(**EXACT_JIT)
 def top_histogram(keys: np.ndarray) -> np.ndarray:
     counts = np.zeros(TOP_BINS, dtype=np.int64)

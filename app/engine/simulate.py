@@ -30,7 +30,8 @@ BAND_PATH_LIMIT = 10_000
 BAND_VALUE_BUDGET = 4_000_000  # band paths x (months + 1) float64 values kept: 32 MB at most
 MAX_ASSETS = 50
 MAX_YEARS = 100
-MAX_PATHS = 10_000_000
+MAX_PATHS = 10_000_000  # simulated in one call (a shard of a larger run)
+MAX_RUN_PATHS = 10_000_000_000
 SEED_BOUND = 2**53  # drawn seeds stay exact in JSON numbers
 _PSD_TOLERANCE = 1e-10
 
@@ -153,8 +154,8 @@ def validate(inputs: SimulationInputs) -> tuple[np.ndarray, np.ndarray, np.ndarr
         raise ValueError("nothing is invested: give an initial investment or a contribution")
     if not isinstance(inputs.years, (int, np.integer)) or not 1 <= inputs.years <= MAX_YEARS:
         raise ValueError(f"years must be an integer from 1 to {MAX_YEARS}")
-    if not 1 <= inputs.num_paths <= MAX_PATHS:
-        raise ValueError(f"num_paths must be from 1 to {MAX_PATHS}")
+    if not 1 <= inputs.num_paths <= MAX_RUN_PATHS:
+        raise ValueError(f"num_paths must be from 1 to {MAX_RUN_PATHS}")
     if not 0 <= inputs.sample_paths <= inputs.num_paths:
         raise ValueError("sample_paths must be between 0 and num_paths")
     if inputs.rebalancing not in REBALANCING_INTERVALS:
@@ -191,6 +192,8 @@ def run_simulation(
     path_count = num_paths - first_path if path_count is None else path_count
     if first_path < 0 or path_count < 1 or first_path + path_count > num_paths:
         raise ValueError("the path range must lie within num_paths")
+    if path_count > MAX_PATHS:
+        raise ValueError(f"at most {MAX_PATHS} paths are simulated at once: split the run")
     seed = int(inputs.seed) if inputs.seed is not None else secrets.randbelow(SEED_BOUND)
     k0, k1 = seed_key(seed)
     months = 12 * int(inputs.years)

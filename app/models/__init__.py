@@ -6,6 +6,7 @@ from app.models.audit_event import AuditEvent, AuditEventType
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.idempotency_key import IdempotencyKey
+from app.models.job import SimulationJob
 from app.models.login_failure import LoginFailure
 from app.models.outbox import OutboxMessage
 from app.models.password_reset import PasswordResetToken
@@ -28,6 +29,7 @@ __all__ = [
     "PasswordResetToken",
     "RefreshToken",
     "Simulation",
+    "SimulationJob",
     "TwoFactor",
     "User",
 ]

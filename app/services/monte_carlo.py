@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.engine import SimulationInputs, SimulationOutput, compute_metrics, run_simulation
+from app.engine import SimulationInputs, compute_metrics, run_simulation
 from app.engine.histogram import final_value_histogram
+from app.engine.shards import RunResult, result_of_output
 from app.models import Simulation
 from app.observability.metrics import observe_simulation
 from app.observability.tracing import traced
@@ -30,8 +31,7 @@ from app.services.market_data import MarketInputs, resolve_market_inputs
 
 @dataclass(frozen=True)
 class _Computed:
-    output: SimulationOutput
-    metrics: dict
+    result: RunResult
     histogram: dict
     seconds: float
 
@@ -44,7 +44,7 @@ def _compute(inputs: SimulationInputs, risk_free_rate: float, inflation_rate: fl
         output, risk_free_rate=risk_free_rate, inflation_rate=inflation_rate, years=inputs.years
     )
     histogram = final_value_histogram(output.final_values)
-    return _Computed(output, metrics, histogram, time.perf_counter() - started)
+    return _Computed(result_of_output(output, metrics), histogram, time.perf_counter() - started)
 
 
 @dataclass(frozen=True)
@@ -68,9 +68,9 @@ def _response_body(
             "execution_time_seconds": round(computed.seconds, 6),
             "results": {
                 "real": None,
-                **computed.metrics,
-                "percentile_bands": _percentile_bands(computed.output),
-                "sample_paths": _cents(computed.output.sample_paths),
+                **computed.result.metrics,
+                "percentile_bands": _percentile_bands(computed.result),
+                "sample_paths": _cents(computed.result.sample_paths),
             },
             "inputs": applied_inputs,
         }
@@ -85,7 +85,25 @@ def _run(
     milliseconds to serialize, which must not stall the event loop."""
     parameters = request.parameters
     computed = _compute(inputs, parameters.risk_free_rate, parameters.inflation_rate)
-    applied = _applied_inputs(request, market, computed.output)
+    return _finished(computed, request, market, simulation_id)
+
+
+def finished_run(
+    result: RunResult,
+    histogram: dict,
+    seconds: float,
+    request: SimulationRequest,
+    market: MarketInputs,
+    simulation_id: str,
+) -> _Run:
+    """A run computed elsewhere (a job's shards), and its response: the same as simulate's."""
+    return _finished(_Computed(result, histogram, seconds), request, market, simulation_id)
+
+
+def _finished(
+    computed: _Computed, request: SimulationRequest, market: MarketInputs, simulation_id: str
+) -> _Run:
+    applied = _applied_inputs(request, market, computed.result)
     created_at = datetime.now(UTC)
     return _Run(
         computed, applied, created_at, _response_body(simulation_id, created_at, computed, applied)
@@ -96,7 +114,7 @@ def _cents(values: np.ndarray) -> list:
     return np.round(values, 2).tolist()
 
 
-def _percentile_bands(output: SimulationOutput) -> dict:
+def _percentile_bands(output: RunResult) -> dict:
     bands = output.percentile_bands
     return {
         "month": list(range(bands.shape[0])),
@@ -105,11 +123,9 @@ def _percentile_bands(output: SimulationOutput) -> dict:
     }
 
 
-def _applied_inputs(
-    request: SimulationRequest, market: MarketInputs, output: SimulationOutput
-) -> dict:
+def _applied_inputs(request: SimulationRequest, market: MarketInputs, output: RunResult) -> dict:
     parameters = request.parameters.model_dump()
-    parameters["num_simulations"] = int(output.final_values.shape[0])
+    parameters["num_simulations"] = output.num_paths
     parameters["seed"] = output.seed
     parameters["sample_paths"] = int(output.sample_paths.shape[0])
     assets = [
@@ -124,7 +140,7 @@ def _applied_inputs(
     }
 
 
-async def _resolve_market(request: SimulationRequest) -> MarketInputs:
+async def resolve_market(request: SimulationRequest) -> MarketInputs:
     portfolio = request.portfolio
     source = request.parameters.data_source
     if source == "bloomberg":  # xbbg blocks on the network
@@ -137,22 +153,51 @@ async def _resolve_market(request: SimulationRequest) -> MarketInputs:
 DEFAULT_SIMULATIONS = 10_000
 
 
-def applied_num_simulations(request: SimulationRequest, settings: Settings) -> int:
-    """The paths to simulate, within what this service allows one request to ask for."""
+def applied_num_simulations(
+    request: SimulationRequest,
+    settings: Settings,
+    *,
+    max_paths: int | None = None,
+    max_steps: int | None = None,
+) -> int:
+    """The paths to simulate, within what this service allows one request (by default) or
+    one job (max_paths, max_steps) to ask for."""
+    max_paths = max_paths or settings.MAX_SIMULATIONS
+    max_steps = max_steps or settings.MAX_SIMULATION_STEPS
     parameters = request.parameters
-    paths = parameters.num_simulations or min(DEFAULT_SIMULATIONS, settings.MAX_SIMULATIONS)
+    paths = parameters.num_simulations or min(DEFAULT_SIMULATIONS, max_paths)
     field = ("body", "parameters", "num_simulations")
-    if paths > settings.MAX_SIMULATIONS:
-        raise InvalidField(field, f"num_simulations must be at most {settings.MAX_SIMULATIONS:,}")
+    if paths > max_paths:
+        raise InvalidField(field, f"num_simulations must be at most {max_paths:,}")
     steps = paths * 12 * parameters.time_horizon_years * len(request.portfolio.assets)
-    if steps > settings.MAX_SIMULATION_STEPS:
+    if steps > max_steps:
         raise InvalidField(
             field,
             f"num_simulations x 12 x time_horizon_years x assets must be at most "
-            f"{settings.MAX_SIMULATION_STEPS:,} (here {steps:,}): simulate fewer paths, years "
-            "or assets",
+            f"{max_steps:,} (here {steps:,}): simulate fewer paths, years or assets",
         )
     return paths
+
+
+def engine_inputs(
+    request: SimulationRequest, market: MarketInputs, num_paths: int
+) -> SimulationInputs:
+    """The engine's inputs for the request (the request's seed, or None to draw one)."""
+    parameters = request.parameters
+    return SimulationInputs(
+        weights=np.array([asset.weight for asset in request.portfolio.assets]),
+        annual_returns=market.annual_returns,
+        annual_volatilities=market.annual_volatilities,
+        correlation=market.correlation,
+        initial_investment=parameters.initial_investment,
+        monthly_contribution=parameters.monthly_contribution,
+        years=parameters.time_horizon_years,
+        num_paths=num_paths,
+        seed=parameters.seed,
+        rebalancing=parameters.rebalancing,
+        sample_paths=min(parameters.sample_paths, num_paths),
+        risk_free_rate=parameters.risk_free_rate,
+    )
 
 
 async def simulate_and_save(
@@ -168,22 +213,9 @@ async def simulate_and_save(
     """Simulate the request's portfolio, save the run (completing its idempotency claim), and
     return the response body."""
     num_paths = applied_num_simulations(request, settings)
-    market = await _resolve_market(request)
+    market = await resolve_market(request)
     parameters = request.parameters
-    inputs = SimulationInputs(
-        weights=np.array([asset.weight for asset in request.portfolio.assets]),
-        annual_returns=market.annual_returns,
-        annual_volatilities=market.annual_volatilities,
-        correlation=market.correlation,
-        initial_investment=parameters.initial_investment,
-        monthly_contribution=parameters.monthly_contribution,
-        years=parameters.time_horizon_years,
-        num_paths=num_paths,
-        seed=parameters.seed,
-        rebalancing=parameters.rebalancing,
-        sample_paths=min(parameters.sample_paths, num_paths),
-        risk_free_rate=parameters.risk_free_rate,
-    )
+    inputs = engine_inputs(request, market, num_paths)
     simulation_id = saved_simulations.new_simulation_id()
     try:
         run = await slots.run(
@@ -204,7 +236,7 @@ async def simulate_and_save(
         try:
             await saved_simulations.save(
                 db,
-                _saved_row(run, simulation_id, body, user_id, api_key_id),
+                saved_row(run, simulation_id, body, user_id, api_key_id),
                 settings=settings,
                 claim=claim,
             )
@@ -217,7 +249,7 @@ async def simulate_and_save(
     raise AssertionError("unreachable")
 
 
-def _saved_row(
+def saved_row(
     run: _Run, simulation_id: str, body: bytes, user_id: int, api_key_id: int | None
 ) -> Simulation:
     packed = pack(body)
@@ -226,7 +258,7 @@ def _saved_row(
         user_id=user_id,
         api_key_id=api_key_id,
         inputs=run.applied_inputs,
-        summary=run.computed.metrics,
+        summary=run.computed.result.metrics,
         final_value_histogram=run.computed.histogram,
         response_body=packed,
         stored_bytes=len(packed),

@@ -1,0 +1,206 @@
+"""Simulation jobs through the API with real job workers and a real Dask cluster: lifecycle and
+progress, cancellation, the sync endpoint's bits, a killed worker, limits and other accounts."""
+
+import asyncio
+import copy
+import signal
+import time
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.schemas.simulation import SPEC_EXAMPLE
+from tests.api.test_api_keys import keys_of_new_user
+from tests.conftest import AppClient, ClientFactory
+from tests.factories import bearer
+from tests.jobs.conftest import JobWorkers
+
+
+def example(**parameters: object) -> dict:
+    body = copy.deepcopy(SPEC_EXAMPLE)
+    body["parameters"].update({"seed": 42, "inflation_rate": 0.02, **parameters})
+    return body
+
+
+@pytest.fixture
+async def api(client_factory: ClientFactory) -> tuple[AppClient, dict, str]:
+    client = await client_factory(MAX_ACTIVE_JOBS_PER_USER=2)
+    token, keys = await keys_of_new_user(client, 2)
+    return client, {"X-API-Key": keys[0]["key"]}, token
+
+
+@pytest.fixture
+def worker(job_workers: JobWorkers) -> JobWorkers:
+    """At least one job worker running."""
+    if not any(process.poll() is None for process in job_workers.processes):
+        job_workers.start()
+    return job_workers
+
+
+async def wait_for(
+    client: httpx.AsyncClient,
+    headers: dict,
+    job_id: str,
+    *statuses: str,
+    within: float = 60,
+    seen: list | None = None,
+) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(f"/api/v1/jobs/{job_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if seen is not None:
+            seen.append(job)
+        if job["status"] in statuses:
+            return job
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.1)
+
+
+async def saved_results(client: httpx.AsyncClient, headers: dict, job: dict) -> dict:
+    response = await client.get(f"/api/v1/simulations/{job['simulation_id']}", headers=headers)
+    assert response.status_code == 200
+    return response.json()
+
+
+async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
+    api, worker: JobWorkers
+) -> None:
+    client, headers, _ = api
+    body = example(num_simulations=40_000)
+    response = await client.post("/api/v1/jobs", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    created = response.json()
+    assert response.headers["location"] == f"/api/v1/jobs/{created['job_id']}"
+    assert created | {"job_id": None, "created_at": None} == {
+        "job_id": None,
+        "status": "queued",
+        "progress": 0.0,
+        "paths_total": 40_000,
+        "paths_done": 0,
+        "created_at": None,
+        "started_at": None,
+        "finished_at": None,
+        "simulation_id": None,
+        "error": None,
+    }
+    seen: list[dict] = []
+    job = await wait_for(client, headers, created["job_id"], "succeeded", "failed", seen=seen)
+    assert job["status"] == "succeeded" and job["progress"] == 1.0
+    assert job["paths_done"] == 40_000 and job["started_at"] and job["finished_at"]
+    progress = [entry["progress"] for entry in seen]
+    assert progress == sorted(progress) and all(0.0 <= p <= 1.0 for p in progress)
+    assert any(entry["status"] == "running" and 0 < entry["progress"] < 1 for entry in seen)
+    saved = await saved_results(client, headers, job)
+    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
+    assert direct.status_code == 200
+    assert saved["results"] == direct.json()["results"]
+    assert saved["inputs"] == direct.json()["inputs"]
+    listed = await client.get("/api/v1/jobs", headers=headers)
+    assert listed.json()["total"] == 1 and listed.json()["items"][0]["job_id"] == job["job_id"]
+
+
+async def test_cancelling_a_running_job_stops_its_compute(
+    api, worker: JobWorkers, dask_client
+) -> None:
+    client, headers, token = api
+    response = await client.post(
+        "/jobs", json=example(num_simulations=3_000_000), headers=bearer(token)
+    )
+    job_id = response.json()["job_id"]
+    deadline = time.monotonic() + 60
+    while (job := (await client.get(f"/jobs/{job_id}", headers=bearer(token))).json())[
+        "progress"
+    ] == 0.0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    cancelled = await client.delete(f"/api/v1/jobs/{job_id}", headers=headers)
+    assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
+    stopped_by = time.monotonic() + 2.0
+
+    def tasks_of_job(dask_scheduler, prefix=job_id) -> int:
+        return sum(1 for key in dask_scheduler.tasks if str(key).startswith(prefix))
+
+    while dask_client.run_on_scheduler(tasks_of_job):
+        assert time.monotonic() < stopped_by, "the job's tasks still run 2 s after cancelling"
+        await asyncio.sleep(0.05)
+    again = await client.delete(f"/api/v1/jobs/{job_id}", headers=headers)
+    assert again.status_code == 409
+    await asyncio.sleep(1.0)
+    final = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+    assert final["status"] == "cancelled" and final["simulation_id"] is None
+    assert final["progress"] == job["progress"] or final["progress"] < 1.0
+
+
+async def test_a_killed_job_worker_is_detected_and_its_job_retried_with_the_same_numbers(
+    api, job_workers: JobWorkers, engine: AsyncEngine
+) -> None:
+    job_workers.stop_all()
+    victim = job_workers.start()
+    client, headers, _ = api
+    body = example(num_simulations=300_000)
+    job_id = (await client.post("/api/v1/jobs", json=body, headers=headers)).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while (job := (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json())[
+        "progress"
+    ] == 0.0:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    job_workers.start()  # the survivor: it finds the silent worker's run and retries it
+    done = await wait_for(client, headers, job_id, "succeeded", "failed", within=90)
+    assert done["status"] == "succeeded"
+    assert done["progress"] == 1.0 >= job["progress"]
+    async with engine.connect() as connection:
+        attempts = await connection.scalar(
+            text("SELECT attempts FROM simulation_jobs WHERE id = :id"), {"id": job_id}
+        )
+    assert attempts == 2
+    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
+    assert (await saved_results(client, headers, done))["results"] == direct.json()["results"]
+
+
+async def test_limits_and_other_accounts(api, job_workers: JobWorkers) -> None:
+    job_workers.stop_all()
+    client, headers, token = api
+    too_many = example(num_simulations=100_000_001)
+    response = await client.post("/api/v1/jobs", json=too_many, headers=headers)
+    assert response.status_code == 422 and "100,000,000" in response.text
+    too_long = example(num_simulations=100_000_000, time_horizon_years=60)
+    too_long["portfolio"] = {
+        "assets": [
+            {"ticker": f"ASSET{i}", "weight": 0.25, "asset_class": "equity"} for i in range(4)
+        ]
+    }
+    response = await client.post("/api/v1/jobs", json=too_long, headers=headers)
+    assert response.status_code == 422 and "250,000,000,000" in response.text
+    invalid = example(num_simulations=0)
+    assert (await client.post("/api/v1/jobs", json=invalid, headers=headers)).status_code == 422
+    # No worker runs in this test: created jobs stay queued.
+    big = example(num_simulations=2_000_000)  # more than simulate accepts
+    assert (await client.post("/api/v1/simulate", json=big, headers=headers)).status_code == 422
+    created = [await client.post("/api/v1/jobs", json=big, headers=headers) for _ in range(2)]
+    assert [r.status_code for r in created] == [202, 202]
+    refused = await client.post("/jobs", json=big, headers=bearer(token))
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    other_token, other_keys = await keys_of_new_user(client, 2)
+    other = {"X-API-Key": other_keys[0]["key"]}
+    job_id = created[0].json()["job_id"]
+    assert (await client.get(f"/api/v1/jobs/{job_id}", headers=other)).status_code == 404
+    assert (await client.delete(f"/api/v1/jobs/{job_id}", headers=other)).status_code == 404
+    assert (await client.get(f"/jobs/{job_id}", headers=bearer(other_token))).status_code == 404
+    assert (await client.get("/api/v1/jobs", headers=other)).json()["total"] == 0
+    assert (await client.get("/api/v1/jobs/job_000000000000", headers=headers)).status_code == 404
+    cancelled = await client.delete(f"/api/v1/jobs/{job_id}", headers=headers)
+    assert cancelled.json()["status"] == "cancelled"
+    again = await client.post("/api/v1/jobs", json=big, headers=headers)
+    assert again.status_code == 202  # a cancelled job no longer counts
+    page = (await client.get("/api/v1/jobs?limit=2", headers=headers)).json()
+    assert page["total"] == 3 and [item["job_id"] for item in page["items"]] == [
+        again.json()["job_id"],
+        created[1].json()["job_id"],
+    ]
