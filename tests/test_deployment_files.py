@@ -119,3 +119,16 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     commands = [shlex.split(line) for line in ci.splitlines() if line.startswith("exec ")]
     assert commands == [["exec", "make", "test"]]
     assert "make test" in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_compose_runs_job_workers_against_one_dask_scheduler() -> None:
+    services = _compose()["services"]
+    worker = services["worker"]
+    assert worker["command"] == ["python", "-m", "app", "worker"]
+    assert set(worker["environment"]) <= SETTINGS_FIELDS
+    scheduler = worker["environment"]["DASK_SCHEDULER_ADDRESS"]
+    assert scheduler == "tcp://dask-scheduler:8786"
+    assert services["dask-scheduler"]["command"][:2] == ["dask", "scheduler"]
+    assert services["dask-worker"]["command"][:3] == ["dask", "worker", scheduler]
+    for name in ("worker", "dask-scheduler", "dask-worker"):
+        assert services[name]["restart"] == "unless-stopped"

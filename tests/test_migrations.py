@@ -47,8 +47,8 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
             sync_connection,
             opts={
                 "compare_type": True,
-                "include_name": lambda name, type_, _: not (
-                    type_ == "table" and is_queue_table(name)
+                "include_name": lambda name, type_, _: (
+                    not (type_ == "table" and is_queue_table(name))
                 ),
             },
         )

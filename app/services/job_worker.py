@@ -44,6 +44,9 @@ class JobRunner:
             job = await jobs.start_run(db, job_id=job_id)
         if job is None:  # cancelled (or finished) before it started
             return
+        if job.attempts > self.settings.JOB_MAX_ATTEMPTS:  # its workers kept dying under it
+            await self._fail(job_id, f"The run stopped {job.attempts - 1} times; not retried")
+            return
         try:
             request = SimulationRequest.model_validate_json(json.dumps(job.request))
             market = await monte_carlo.resolve_market(request)
