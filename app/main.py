@@ -78,6 +78,11 @@ TAGS = [
         "under /api/v1; the same routes with a JWT without the prefix, for the dashboard).",
     },
     {
+        "name": "jobs",
+        "description": "Simulations run in the background on the job workers and their Dask "
+        "cluster (up to 100M paths): start, follow, cancel. API key under /api/v1, JWT without.",
+    },
+    {
         "name": "admin",
         "description": "Usage analytics, the audit trail and account status across all users "
         "(admin role).",
@@ -162,11 +167,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     include_account_router(app, simulation.router)
     app.include_router(audit.router)
     include_account_router(app, charts.router)
+    include_account_router(app, jobs_api.router)
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
     app.include_router(metrics_api.router)
-    app.include_router(jobs_api.router)
-    app.include_router(jobs_api.dashboard_router)
     mount_docs(app)
     mount_dashboard(app)
     document_rate_limit_headers(app)

@@ -18,7 +18,7 @@ class JobResponse(BaseModel):
     )
     paths_total: int = Field(description="Paths the job simulates (num_simulations).")
     paths_done: int = Field(description="Paths simulated so far.")
-    created_at: datetime
+    created_at: datetime = Field(description="When the job was created (UTC).")
     started_at: datetime | None = Field(description="When a worker first started it.")
     finished_at: datetime | None = Field(description="When it succeeded, failed or was cancelled.")
     simulation_id: str | None = Field(
@@ -28,7 +28,7 @@ class JobResponse(BaseModel):
 
 
 class JobPage(BaseModel):
-    items: list[JobResponse]
+    items: list[JobResponse] = Field(description="This page of your jobs, newest first.")
     total: int = Field(description="Jobs of yours in all.")
-    limit: int
-    offset: int
+    limit: int = Field(description="Page size asked for.")
+    offset: int = Field(description="Jobs skipped before this page.")
