@@ -48,6 +48,8 @@ SIMULATION_DURATION = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 SIMULATION_PATHS = Counter("mc_simulation_paths", "Monte Carlo paths simulated.")
+JOBS_CREATED = Counter("mc_jobs_created", "Simulation jobs queued (POST /jobs).")
+JOBS_CANCELLED = Counter("mc_jobs_cancelled", "Simulation jobs cancelled through the API.")
 SLOTS = Gauge(
     "mc_slots",
     "Runs of this work (simulation, chart rendering) that may go at once, summed over workers.",

@@ -17,6 +17,7 @@ from app.config import Settings
 from app.engine.simulate import SEED_BOUND
 from app.models import Simulation, User
 from app.models.job import ACTIVE_STATUSES, SimulationJob
+from app.observability import metrics
 from app.schemas.simulation import SimulationRequest
 from app.services import saved_simulations
 from app.services.errors import Conflict, NotFound, TooManyRequests
@@ -97,6 +98,7 @@ async def create_job(
         await _finish(db, job.id, "failed", error="The job could not be queued")
         raise
     await db.commit()
+    metrics.JOBS_CREATED.inc()
     return job
 
 
@@ -134,6 +136,7 @@ async def cancel_job(
     if not await _finish(db, job.id, "cancelled", only_from=ACTIVE_STATUSES):
         await db.refresh(job)
         raise Conflict(f"Job already {job.status}")
+    metrics.JOBS_CANCELLED.inc()
     if job.queue_job_id is not None:
         await queue.cancel(job.queue_job_id)
     await db.refresh(job)
