@@ -14,7 +14,7 @@ from distributed import Client, LocalCluster
 from app.config import PROJECT_ROOT
 from tests.conftest import TEST_JWT_SECRET
 
-SHARD_STEPS = 480_000  # 2,000 paths of the spec example (10 years, 2 assets) per Dask task
+SHARD_STEPS = 2_400_000  # 10,000 paths of the spec example (10 years, 2 assets) per Dask task
 
 
 def _warm_up() -> str:

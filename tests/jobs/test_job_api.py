@@ -70,7 +70,7 @@ async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
     api, worker: JobWorkers
 ) -> None:
     client, headers, _ = api
-    body = example(num_simulations=40_000)
+    body = example(num_simulations=200_000)
     response = await client.post("/api/v1/jobs", json=body, headers=headers)
     assert response.status_code == 202, response.text
     created = response.json()
@@ -79,7 +79,7 @@ async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
         "job_id": None,
         "status": "queued",
         "progress": 0.0,
-        "paths_total": 40_000,
+        "paths_total": 200_000,
         "paths_done": 0,
         "created_at": None,
         "started_at": None,
@@ -90,7 +90,7 @@ async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
     seen: list[dict] = []
     job = await wait_for(client, headers, created["job_id"], "succeeded", "failed", seen=seen)
     assert job["status"] == "succeeded" and job["progress"] == 1.0
-    assert job["paths_done"] == 40_000 and job["started_at"] and job["finished_at"]
+    assert job["paths_done"] == 200_000 and job["started_at"] and job["finished_at"]
     progress = [entry["progress"] for entry in seen]
     assert progress == sorted(progress) and all(0.0 <= p <= 1.0 for p in progress)
     assert any(entry["status"] == "running" and 0 < entry["progress"] < 1 for entry in seen)
@@ -141,7 +141,7 @@ async def test_a_killed_job_worker_is_detected_and_its_job_retried_with_the_same
     job_workers.stop_all()
     victim = job_workers.start()
     client, headers, _ = api
-    body = example(num_simulations=300_000)
+    body = example(num_simulations=1_000_000)
     job_id = (await client.post("/api/v1/jobs", json=body, headers=headers)).json()["job_id"]
     deadline = time.monotonic() + 60
     while (job := (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json())[
