@@ -1,7 +1,7 @@
 """Simulation jobs, and the job queue's own schema (Procrastinate, at its pinned version).
 
 Revision ID: simulation_jobs
-Revises: simulation_response_bytes
+Revises: idempotency_keys
 Create Date: 2026-12-03 19:00:00
 
 Procrastinate's tables come from the schema SQL shipped in the installed package, checked
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.util import await_only
 
 revision: str = "simulation_jobs"
-down_revision: str | Sequence[str] | None = "simulation_response_bytes"
+down_revision: str | Sequence[str] | None = "idempotency_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,11 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from app.api.deps import CurrentAccount, SettingsDep
+from app.api.idempotency import STILL_RUNNING as IDEMPOTENT_STILL_RUNNING
+from app.api.idempotency import IdempotencyKeyHeader, replayed_with, run_idempotently
 from app.api.responses import error_responses
 from app.database import SessionDep
 from app.schemas.job import JobPage, JobResponse
 from app.schemas.simulation import SimulationRequest
 from app.services import jobs
+from app.services.idempotency import Claim
 from app.services.job_queue import JobQueue
 
 router = APIRouter(tags=["jobs"])
@@ -43,16 +46,22 @@ QueueDep = Annotated[JobQueue, Depends(get_queue)]
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobResponse,
     summary="Start a simulation job",
-    responses=error_responses(
-        401,
-        413,
-        422,
-        429,
-        503,
-        s422="Invalid request: as for simulate, with the job limits",
-        s429="Rate limit, or MAX_ACTIVE_JOBS_PER_USER jobs already queued or running",
-        **_UNAVAILABLE,
-    ),
+    responses={
+        **replayed_with(202),
+        **error_responses(
+            401,
+            409,
+            413,
+            422,
+            429,
+            503,
+            s409=IDEMPOTENT_STILL_RUNNING,
+            s422="Invalid request: as for simulate, with the job limits; or an "
+            "Idempotency-Key already used with another body",
+            s429="Rate limit, or MAX_ACTIVE_JOBS_PER_USER jobs already queued or running",
+            **_UNAVAILABLE,
+        ),
+    },
 )
 async def create_job(
     body: SimulationRequest,
@@ -60,24 +69,43 @@ async def create_job(
     db: SessionDep,
     settings: SettingsDep,
     queue: QueueDep,
-    response: Response,
-) -> JobResponse:
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
     """Run the simulate request in the background, on as many workers as there are.
 
     Up to MAX_JOB_SIMULATIONS paths (100,000,000). The saved results are bit for bit those of
     POST /api/v1/simulate with the same body and seed; without a seed one is drawn now. Follow
-    the job at the `Location` returned.
+    the job at the `Location` returned. Send an `Idempotency-Key` to retry safely: a retry gets
+    the first answer and starts no second job.
     """
-    job = await jobs.create_job(
+
+    async def create(claim: Claim | None) -> Response:
+        created = await jobs.create_job(
+            db,
+            settings=settings,
+            queue=queue,
+            request=body,
+            user_id=account.user_id,
+            api_key_id=account.api_key_id,
+            claim=claim,
+        )
+        job_id = JobResponse.model_validate_json(created).job_id
+        return Response(
+            created,
+            status_code=status.HTTP_202_ACCEPTED,
+            media_type="application/json",
+            headers={"Location": f"/api/v1/jobs/{job_id}"},
+        )
+
+    return await run_idempotently(
         db,
         settings=settings,
-        queue=queue,
-        request=body,
         user_id=account.user_id,
-        api_key_id=account.api_key_id,
+        key=idempotency_key,
+        operation="create_job",
+        request=body,
+        run=create,
     )
-    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
-    return JobResponse(**jobs.job_body(job))
 
 
 @router.get(

@@ -18,9 +18,11 @@ from app.engine.simulate import SEED_BOUND
 from app.models import Simulation, User
 from app.models.job import ACTIVE_STATUSES, SimulationJob
 from app.observability import metrics
+from app.schemas.job import JobResponse
 from app.schemas.simulation import SimulationRequest
-from app.services import saved_simulations
+from app.services import idempotency, saved_simulations
 from app.services.errors import Conflict, NotFound, TooManyRequests
+from app.services.idempotency import Claim
 from app.services.job_queue import JobQueue
 from app.services.monte_carlo import applied_num_simulations
 
@@ -58,8 +60,10 @@ async def create_job(
     request: SimulationRequest,
     user_id: int,
     api_key_id: int | None,
-) -> SimulationJob:
-    """Validate the request like simulate (with the job limits), save the job, queue its run."""
+    claim: Claim | None = None,
+) -> bytes:
+    """Validate the request like simulate (with the job limits), save the job, queue its run;
+    return the 202 body (recorded on the idempotency claim, so a retry gets it again)."""
     paths = applied_num_simulations(
         request,
         settings,
@@ -97,9 +101,14 @@ async def create_job(
     except Exception:
         await _finish(db, job.id, "failed", error="The job could not be queued")
         raise
+    body = JobResponse(**job_body(job)).model_dump_json().encode()
+    if claim is not None:
+        await idempotency.complete_with_body(
+            db, claim, status_code=202, body=body, settings=settings
+        )
     await db.commit()
     metrics.JOBS_CREATED.inc()
-    return job
+    return body
 
 
 async def get_job(db: AsyncSession, *, user_id: int, job_id: str) -> SimulationJob:

@@ -204,3 +204,19 @@ async def test_limits_and_other_accounts(api, job_workers: JobWorkers) -> None:
         again.json()["job_id"],
         created[1].json()["job_id"],
     ]
+
+
+async def test_job_creation_is_idempotent(api, job_workers: JobWorkers) -> None:
+    job_workers.stop_all()  # the jobs stay queued
+    client, headers, _ = api
+    keyed = {**headers, "Idempotency-Key": "job-retry-1"}
+    body = example(num_simulations=2_000_000)
+    first = await client.post("/api/v1/jobs", json=body, headers=keyed)
+    assert first.status_code == 202 and "Idempotent-Replayed" not in first.headers
+    again = await client.post("/api/v1/jobs", json=body, headers=keyed)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.content == first.content
+    other = await client.post("/api/v1/jobs", json=example(num_simulations=3), headers=keyed)
+    assert other.status_code == 422
+    listed = (await client.get("/api/v1/jobs", headers=headers)).json()
+    assert listed["total"] == 1 and listed["items"][0]["job_id"] == first.json()["job_id"]
