@@ -2,6 +2,7 @@
 
     python -m benchmarks.engine             # cases A-D: a table, then one JSON line
     python -m benchmarks.engine --case B    # one JSON line for case B
+    python -m benchmarks.engine --models [--case B] [--baseline REF]   # the return models
 
 Per case: median seconds of `run_simulation` after warm-up (compile excluded); the same case
 done the vectorized-NumPy way most people write it (`numpy_reference`); the time only to draw
@@ -222,9 +223,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--case", choices=sorted(CASES))
     parser.add_argument("--probe-memory", choices=sorted(CASES), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--models", action="store_true", help="time normal, student_t and bootstrap per case"
+    )
+    parser.add_argument("--baseline", help="with --models: also the normal model at this commit")
+    parser.add_argument("--rounds", type=int, default=7, help="with --models: rounds of turns")
     args = parser.parse_args()
     if args.probe_memory:
         print(json.dumps(probe_memory(args.probe_memory)))
+        return
+    if args.models:
+        from benchmarks import return_models
+
+        names = [args.case] if args.case else sorted(CASES)
+        return_models.main(CASES, names, baseline=args.baseline, rounds=args.rounds)
         return
     if args.case:
         print(json.dumps(measure(args.case)))

@@ -34,9 +34,13 @@ numba.config.CACHE_DIR = _cache_dir()
 
 # Imported only now: the kernels read the cache folder when they are decorated.
 from app.engine.metrics import compute_metrics  # noqa: E402
+from app.engine.returns_bootstrap import BootstrapReturns  # noqa: E402
+from app.engine.returns_normal import NormalReturns  # noqa: E402
+from app.engine.returns_t import StudentTReturns  # noqa: E402
 from app.engine.simulate import (  # noqa: E402
     REBALANCING_INTERVALS,
     InvalidCorrelationError,
+    ReturnModel,
     SimulationInputs,
     SimulationOutput,
     run_simulation,
@@ -44,9 +48,13 @@ from app.engine.simulate import (  # noqa: E402
 
 __all__ = [
     "REBALANCING_INTERVALS",
+    "BootstrapReturns",
     "InvalidCorrelationError",
+    "NormalReturns",
+    "ReturnModel",
     "SimulationInputs",
     "SimulationOutput",
+    "StudentTReturns",
     "compute_metrics",
     "run_simulation",
     "warm_up",
@@ -77,6 +85,10 @@ def warm_up() -> str:
     )
     for rebalancing in ("monthly", "none"):
         output = run_simulation(replace(inputs, rebalancing=rebalancing), block_size=16)
+    # Each return model compiles its own kernel.
+    history = np.full((24, 2), 0.005)
+    for model in (StudentTReturns(), BootstrapReturns(history)):
+        run_simulation(replace(inputs, return_model=model), block_size=16)
     compute_metrics(output, risk_free_rate=0.0, inflation_rate=0.02, years=1)
     layer = numba.threading_layer()
     if layer == "workqueue":

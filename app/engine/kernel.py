@@ -11,7 +11,8 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from app.engine.philox import JIT, fast_exp, fill_month_normals
+from app.engine.philox import JIT
+from app.engine.return_model import asset_returns, draw_month, month_draws
 
 NEVER = 0  # rebalance_every value meaning "only at the start"
 
@@ -35,8 +36,7 @@ def simulate_paths(
     first_path: int,
     k0: np.uint64,
     k1: np.uint64,
-    loadings: np.ndarray,
-    growth: np.ndarray,
+    parameters: tuple,
     weights: np.ndarray,
     initial: float,
     contribution: float,
@@ -56,21 +56,21 @@ def simulate_paths(
     return_months: np.ndarray,
     num_threads: int,
 ) -> None:
-    """Simulate len(final_values) paths of a correlated GBM portfolio with monthly flows.
+    """Simulate len(final_values) paths of a portfolio with monthly flows.
 
     Month t of path p: start = max(V + c, 0) (a path at 0 is depleted for good when c < 0);
-    asset i grows by R_i = growth_i * exp(sum_j loadings_ij Z_j), with Z ~ N(0, I) the path's
-    month-t normals (philox.fill_month_normals); holdings are reset to weights * start every
-    `rebalance_every` months (NEVER: at t = 0 only), otherwise contributions are added by weight
-    and withdrawals taken pro rata. The time-weighted index moves by V_end / start on live months.
+    asset i grows by its gross return R_i from the return model whose kernel `parameters` these
+    are (each model compiles its own kernel: see return_model.py); holdings are reset to
+    weights * start every `rebalance_every` months (NEVER: at t = 0 only), otherwise
+    contributions are added by weight and withdrawals taken pro rata. The time-weighted index
+    moves by V_end / start on live months.
     Output index p holds path first_path + p of the run (its Philox counter).
     Outputs are written in place; per-path sums are of (monthly return - return_shift) and of
     min(monthly return - downside_target, 0)**2, over live months.
     num_threads is numba.get_num_threads() (read outside: inside it would defeat the disk cache).
     """
     num_paths = final_values.shape[0]
-    num_assets = growth.shape[0]
-    rows = 2 * ((num_assets + 1) // 2) + 2  # philox.normal_rows
+    num_assets = weights.shape[0]
     num_samples = sample_values.shape[0]
     num_band = band_values.shape[1]
     monthly = rebalance_every == 1
@@ -87,8 +87,8 @@ def simulate_paths(
                 break
             first = b * block_size
             count = min(block_size, num_paths - first)
-            normals = np.empty((rows, count))
-            asset_return = np.empty(count)  # sum_j loadings_ij Z_j, then R_i
+            draws = month_draws(parameters, num_assets, count)
+            asset_return = np.empty(count)  # R_i
             gross = np.empty(count)
             start = np.empty(count)
             scale = np.empty(count)
@@ -109,7 +109,7 @@ def simulate_paths(
                 band_values[0, first + p] = initial
 
             for t in range(months):
-                fill_month_normals(k0, k1, first_path + first, count, t, num_assets, normals)
+                draw_month(parameters, k0, k1, first_path + first, count, t, draws)
                 for p in range(count):
                     start[p] = max(value[p] + contribution, 0.0)
                 if not monthly:
@@ -136,20 +136,7 @@ def simulate_paths(
 
                 gross[:] = 0.0
                 for i in range(num_assets):
-                    row = loadings[i]
-                    first_normals = normals[0]
-                    a0 = row[0]
-                    for p in range(count):
-                        asset_return[p] = a0 * first_normals[p]
-                    for j in range(1, i + 1):
-                        a = row[j]
-                        if a != 0.0:
-                            normals_j = normals[j]
-                            for p in range(count):
-                                asset_return[p] = asset_return[p] + a * normals_j[p]
-                    g = growth[i]
-                    for p in range(count):
-                        asset_return[p] = g * fast_exp(asset_return[p])
+                    asset_returns(parameters, draws, i, count, asset_return)
                     if monthly:
                         w = weights[i]
                         for p in range(count):

@@ -90,6 +90,15 @@ def philox4x32_10(
 
 
 @njit(**INLINE)
+def path_words(
+    k0: np.uint64, k1: np.uint64, path: int, call: int, stream: np.uint64
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    """Call `call` of the path's stream `stream`: counter (path low, path high, call, stream)."""
+    p = np.uint64(path)
+    return philox4x32_10(p & _MASK32, p >> _SHIFT32, np.uint64(call), stream, k0, k1)
+
+
+@njit(**INLINE)
 def fast_log(x: float) -> float:
     """Natural log of a positive normal float64 via exponent bits and the atanh series."""
     bits = float_bits(x)
@@ -136,15 +145,9 @@ def fast_exp(x: float) -> float:
 
 
 @njit(**INLINE)
-def box_muller(word_radius: np.uint64, word_angle: np.uint64) -> tuple[float, float]:
-    """Two independent N(0, 1) from two 32-bit words, using their top 24 bits as uniforms.
-
-    u = (k + 1/2) / 2**24 lies in (0, 1), so the radius sqrt(-2 ln u) is finite (at most ~5.9).
-    """
-    k_radius = np.int64(word_radius >> _SHIFT8)
+def unit_circle(word_angle: np.uint64) -> tuple[float, float]:
+    """(cos, sin) of the angle 2 pi (k + 1/2) / 2**24, k the word's top 24 bits."""
     k_angle = np.int64(word_angle >> _SHIFT8)
-    u = (k_radius + 0.5) * 2.0**-24
-    radius = np.sqrt(-2.0 * fast_log(u))
     # Angle 2*pi*(k + 1/2)/2**24 = quadrant * pi/2 + a, with |a| <= pi/4, found in integers.
     quadrant = ((k_angle + (1 << 21)) >> 22) & 3
     a = ((k_angle + 0.5) - (((k_angle + (1 << 21)) >> 22) << 22)) * _QUARTER_TURN
@@ -172,7 +175,20 @@ def box_muller(word_radius: np.uint64, word_angle: np.uint64) -> tuple[float, fl
     sin_theta = cos_a if swap else sin_a
     cos_sign = 1.0 - 2.0 * (((quadrant + 1) >> 1) & 1)
     sin_sign = 1.0 - 2.0 * ((quadrant >> 1) & 1)
-    return radius * cos_sign * cos_theta, radius * sin_sign * sin_theta
+    return cos_sign * cos_theta, sin_sign * sin_theta
+
+
+@njit(**INLINE)
+def box_muller(word_radius: np.uint64, word_angle: np.uint64) -> tuple[float, float]:
+    """Two independent N(0, 1) from two 32-bit words, using their top 24 bits as uniforms.
+
+    u = (k + 1/2) / 2**24 lies in (0, 1), so the radius sqrt(-2 ln u) is finite (at most ~5.9).
+    """
+    k_radius = np.int64(word_radius >> _SHIFT8)
+    u = (k_radius + 0.5) * 2.0**-24
+    radius = np.sqrt(-2.0 * fast_log(u))
+    cos_theta, sin_theta = unit_circle(word_angle)  # signs are +-1: the products stay exact
+    return radius * cos_theta, radius * sin_theta
 
 
 @njit(**INLINE)

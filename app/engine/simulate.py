@@ -10,7 +10,7 @@ inputs: the downside is measured below the monthly risk-free rate, risk_free_rat
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -18,6 +18,11 @@ import numpy as np
 from app.engine.bands import percentile_rows
 from app.engine.kernel import NEVER, simulate_paths
 from app.engine.philox import seed_key
+from app.engine.returns_bootstrap import BootstrapReturns
+from app.engine.returns_normal import NormalReturns
+from app.engine.returns_t import StudentTReturns
+
+ReturnModel = NormalReturns | StudentTReturns | BootstrapReturns
 
 REBALANCING_INTERVALS: dict[str, int] = {
     "monthly": 1,
@@ -56,6 +61,7 @@ class SimulationInputs:
     rebalancing: str = "monthly"
     sample_paths: int = 100
     risk_free_rate: float = 0.0  # annual; the Sortino downside is measured below it / 12
+    return_model: ReturnModel = field(default_factory=NormalReturns)
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,7 @@ def validate(inputs: SimulationInputs) -> tuple[np.ndarray, np.ndarray, np.ndarr
     seed = inputs.seed
     if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
         raise ValueError("seed must be a non-negative integer")
+    inputs.return_model.check(n)
     return weights, returns, vols, factor
 
 
@@ -197,11 +204,9 @@ def run_simulation(
     seed = int(inputs.seed) if inputs.seed is not None else secrets.randbelow(SEED_BOUND)
     k0, k1 = seed_key(seed)
     months = 12 * int(inputs.years)
-    dt = 1.0 / 12.0
-    growth = np.exp((returns - 0.5 * vols**2) * dt)
-    loadings = np.ascontiguousarray((vols * np.sqrt(dt))[:, None] * factor)
+    model = inputs.return_model
     # Centring the per-path sums on the typical monthly return keeps sum-of-squares exact.
-    return_shift = float(weights @ np.exp(returns * dt)) - 1.0
+    return_shift = model.return_shift(weights, returns)
     band_paths = band_path_count(num_paths, months)
 
     def kept(count: int) -> int:  # how many of the run's first `count` paths this range holds
@@ -220,8 +225,7 @@ def run_simulation(
         first_path,
         k0,
         k1,
-        loadings,
-        growth,
+        model.kernel_parameters(returns, vols, factor),
         weights,
         float(inputs.initial_investment),
         float(inputs.monthly_contribution),

@@ -5,7 +5,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal, getcontext
 
-import numba
 import numpy as np
 import pytest
 
@@ -16,6 +15,7 @@ from app.engine import (
     run_simulation,
 )
 from app.engine.simulate import SEED_BOUND, band_path_count, correlation_factor
+from tests.engine.reproducibility import assert_same_bits_whatever_threads_and_blocks
 
 getcontext().prec = 50
 
@@ -212,29 +212,7 @@ def test_bad_inputs_raise_value_error(overrides):
 
 def test_same_seed_is_bit_identical_across_thread_counts_and_block_sizes():
     inputs = replace(THREE_ASSETS, num_paths=3_001, rebalancing="quarterly", risk_free_rate=0.03)
-    original = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        single = run_simulation(inputs, block_size=512)
-        numba.set_num_threads(2)
-        double = run_simulation(inputs, block_size=512)
-        odd_blocks = run_simulation(inputs, block_size=97)
-    finally:
-        numba.set_num_threads(original)
-    for other in (double, odd_blocks):
-        for field in (
-            "final_values",
-            "max_drawdowns",
-            "annualized_returns",
-            "annualized_volatilities",
-            "mean_monthly_returns",
-            "annualized_downside_deviations",
-            "return_months",
-            "depleted",
-            "sample_paths",
-            "percentile_bands",
-        ):
-            assert np.array_equal(getattr(single, field), getattr(other, field), equal_nan=True)
+    assert_same_bits_whatever_threads_and_blocks(inputs)
 
 
 def test_concurrent_calls_from_threads_give_the_sequential_results():

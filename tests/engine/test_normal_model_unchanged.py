@@ -1,0 +1,131 @@
+"""The normal model gives today's numbers bit for bit, whatever the other return models add.
+
+data/normal_model_fingerprints.json holds SHA-256 digests of every output array for fixed seeds,
+recorded by `fingerprints()` below with the engine of commit 218646e (before return models
+existed): check that commit out in a worktree and run this module's `fingerprints()` there to
+record them again.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.engine import SimulationInputs, compute_metrics, run_simulation
+
+RECORDED = json.loads((Path(__file__).parent / "data/normal_model_fingerprints.json").read_text())
+FIELDS = (
+    "final_values",
+    "max_drawdowns",
+    "annualized_returns",
+    "annualized_volatilities",
+    "mean_monthly_returns",
+    "annualized_downside_deviations",
+    "return_months",
+    "sample_paths",
+    "percentile_bands",
+)
+
+
+def cases() -> Iterator[tuple[str, SimulationInputs]]:
+    three = {
+        "weights": np.array([0.5, 0.3, 0.2]),
+        "annual_returns": np.array([0.08, 0.035, 0.12]),
+        "annual_volatilities": np.array([0.16, 0.06, 0.35]),
+        "correlation": np.array([[1.0, 0.2, 0.5], [0.2, 1.0, -0.1], [0.5, -0.1, 1.0]]),
+    }
+    yield (
+        "three_monthly",
+        SimulationInputs(
+            **three,
+            initial_investment=100_000.0,
+            monthly_contribution=1_000.0,
+            years=10,
+            num_paths=1_000,
+            seed=11,
+            sample_paths=5,
+            risk_free_rate=0.03,
+        ),
+    )
+    yield (
+        "three_quarterly_withdrawals",
+        SimulationInputs(
+            **three,
+            initial_investment=100_000.0,
+            monthly_contribution=-700.0,
+            years=25,
+            num_paths=700,
+            seed=2**40 + 3,
+            rebalancing="quarterly",
+            sample_paths=3,
+        ),
+    )
+    yield (
+        "one_none",
+        SimulationInputs(
+            weights=np.array([1.0]),
+            annual_returns=np.array([0.07]),
+            annual_volatilities=np.array([0.2]),
+            correlation=np.eye(1),
+            initial_investment=10_000.0,
+            monthly_contribution=500.0,
+            years=30,
+            num_paths=513,
+            seed=1,
+            rebalancing="none",
+            sample_paths=2,
+        ),
+    )
+    singular = np.full((5, 5), 0.4)
+    np.fill_diagonal(singular, 1.0)
+    singular[3, :] = singular[1, :]  # asset 3 duplicates asset 1
+    singular[:, 3] = singular[:, 1]
+    yield (
+        "five_singular_annually",
+        SimulationInputs(
+            weights=np.full(5, 0.2),
+            annual_returns=np.linspace(0.02, 0.1, 5),
+            annual_volatilities=np.linspace(0.05, 0.3, 5),
+            correlation=singular,
+            initial_investment=1e6,
+            monthly_contribution=5e4,
+            years=7,
+            num_paths=900,
+            seed=2026,
+            rebalancing="annually",
+            sample_paths=4,
+            risk_free_rate=0.01,
+        ),
+    )
+
+
+def fingerprint(inputs: SimulationInputs, block_size: int = 512) -> str:
+    output = run_simulation(inputs, block_size=block_size)
+    digest = hashlib.sha256()
+    for field in FIELDS:
+        digest.update(np.ascontiguousarray(getattr(output, field), dtype=np.float64).tobytes())
+    return digest.hexdigest()
+
+
+def fingerprints() -> dict[str, str]:
+    return {name: fingerprint(inputs) for name, inputs in cases()}
+
+
+@pytest.mark.parametrize(("name", "inputs"), list(cases()), ids=[name for name, _ in cases()])
+def test_normal_model_outputs_are_bit_identical_to_before_return_models(name, inputs):
+    output = run_simulation(inputs)
+    assert output.final_values[:3].tolist() == RECORDED["first_final_values"][name]
+    assert fingerprint(inputs) == RECORDED["cases"][name]
+    assert fingerprint(inputs, block_size=97) == RECORDED["cases"][name]
+
+
+def test_normal_model_metrics_are_bit_identical_to_before_return_models():
+    _, inputs = next(cases())
+    metrics = compute_metrics(
+        run_simulation(inputs), risk_free_rate=0.03, inflation_rate=0.02, years=inputs.years
+    )
+    digest = hashlib.sha256(json.dumps(metrics, sort_keys=True).encode()).hexdigest()
+    assert digest == RECORDED["metrics_sha256"]
