@@ -122,4 +122,3 @@ def test_normal_model_outputs_are_bit_identical_to_before_return_models(name, in
     assert output.final_values[:3].tolist() == RECORDED["first_final_values"][name]
     assert fingerprint(inputs) == RECORDED["cases"][name]
     assert fingerprint(inputs, block_size=97) == RECORDED["cases"][name]
-
