@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
 from tests.faults.services import free_port
 
 
@@ -30,6 +30,8 @@ class ServedApp:
             "DATABASE_URL_ASYNC": database_url,
             "DATA_DIR": str(data_dir),
             "JWT_SECRET_KEY": TEST_JWT_SECRET,
+            # The key of in-process test apps: each process reads what the others wrote.
+            "DATA_ENCRYPTION_KEY": TEST_DATA_ENCRYPTION_KEY,
             "BCRYPT_ROUNDS": "4",
             "LOG_LEVEL": "WARNING",
             "AUTH_RATE_LIMIT": "10000/minute",

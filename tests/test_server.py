@@ -178,6 +178,10 @@ async def test_health_answers_with_a_thousand_idle_connections_open(served: Serv
 
 
 async def _logins_from(server: ServedApp, addresses: list[str]) -> list[int]:
+    # The limit counts per calendar minute: a burst that straddles a minute's end is two windows.
+    seconds_into_minute = time.time() % 60
+    if seconds_into_minute > 50:
+        await asyncio.sleep(60.5 - seconds_into_minute)
     statuses = []
     async with httpx.AsyncClient(base_url=server.base_url) as client:
         for number, address in enumerate(addresses):

@@ -12,7 +12,7 @@ import pytest
 from distributed import Client, LocalCluster
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
 
 SHARD_STEPS = 2_400_000  # 10,000 paths of the spec example (10 years, 2 assets) per Dask task
 
@@ -88,6 +88,8 @@ def job_workers(
         "DATABASE_URL_ASYNC": database_url,
         "DATA_DIR": str(data_dir),
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        # The key of in-process test apps: each process reads what the others wrote.
+        "DATA_ENCRYPTION_KEY": TEST_DATA_ENCRYPTION_KEY,
         "DASK_SCHEDULER_ADDRESS": dask_client.scheduler.address,
         "JOB_SHARD_STEPS": str(SHARD_STEPS),
         "JOB_HEARTBEAT_SECONDS": "0.5",
