@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from app.engine import InvalidCorrelationError
 from app.engine.simulate import correlation_factor
+from app.schemas.return_model import BootstrapModel, NormalModel, ReturnModelInput
 from app.schemas.text import PlainText
 
 AssetClass = Literal["equity", "bonds", "cash", "real_estate", "commodities", "crypto"]
@@ -118,8 +119,23 @@ class SimulationParameters(BaseModel):
     sample_paths: int = Field(100, ge=0, le=1000, description="Whole paths returned for charts.")
     data_source: DataSource = Field(
         "assumptions",
-        description="Where expected returns, volatilities and correlations not given come from.",
+        description="Where expected returns, volatilities and correlations not given come from; "
+        "for `bootstrap`, the history resampled.",
     )
+    return_model: ReturnModelInput = Field(
+        default_factory=NormalModel,
+        description="How monthly returns are drawn: `normal` (default), `student_t` (fat "
+        "tails) or `bootstrap` (resampled history).",
+    )
+
+    @model_validator(mode="after")
+    def _bootstrap_needs_a_history(self) -> "SimulationParameters":
+        if isinstance(self.return_model, BootstrapModel) and self.data_source == "assumptions":
+            raise ValueError(
+                "the bootstrap return model needs a history: set data_source to "
+                "`dataset` or `bloomberg` (assumptions have none)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _bound_sample_paths(self) -> "SimulationParameters":
@@ -156,3 +172,21 @@ class SimulationRequest(BaseModel):
 
     portfolio: PortfolioInput = Field(description="What to simulate.")
     parameters: SimulationParameters = Field(description="How: amounts, horizon, paths, seed.")
+
+    @model_validator(mode="after")
+    def _bootstrap_takes_the_history_as_it_is(self) -> "SimulationRequest":
+        if not isinstance(self.parameters.return_model, BootstrapModel):
+            return self
+        for asset in self.portfolio.assets:
+            for name in ("expected_return", "volatility"):
+                if getattr(asset, name) is not None:
+                    raise ValueError(
+                        f"{name} of {asset.ticker} cannot be given with the bootstrap return "
+                        "model: it resamples the history's own returns"
+                    )
+        if self.portfolio.correlation is not None:
+            raise ValueError(
+                "correlation cannot be given with the bootstrap return model: the history's "
+                "months keep their own co-movement"
+            )
+        return self

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.schemas.return_model import NormalModel, ReturnModelInput
 from app.schemas.simulation import AssetClass, DataSource, Rebalancing
 
 Money = float | None
@@ -163,6 +164,19 @@ class AppliedParameters(BaseModel):
     inflation_rate: float = Field(description="Annual inflation rate, a fraction.")
     sample_paths: int = Field(description="Whole paths returned in results.sample_paths.")
     data_source: DataSource = Field(description="Where unspecified market inputs come from.")
+    return_model: ReturnModelInput = Field(
+        default_factory=NormalModel, description="How monthly returns were drawn."
+    )
+
+
+class AppliedHistory(BaseModel):
+    """The monthly history behind the estimates, or resampled by the bootstrap."""
+
+    source: Literal["bloomberg", "dataset"] = Field(description="Where it came from.")
+    months: int = Field(description="Monthly returns in it.")
+    dataset_id: str | None = Field(None, description="The dataset, for `dataset`.")
+    first_month: str | None = Field(None, description="Its first month, YYYY-MM (datasets).")
+    last_month: str | None = Field(None, description="Its last month, YYYY-MM (datasets).")
 
 
 class AppliedAsset(BaseModel):
@@ -187,6 +201,9 @@ class AppliedInputs(BaseModel):
     )
     correlation_source: InputSource = Field(
         description="Where it came from: `request`, `assumptions` or `bloomberg`."
+    )
+    history: AppliedHistory | None = Field(
+        None, description="The monthly history used, when the data source has one."
     )
 
 

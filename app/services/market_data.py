@@ -70,6 +70,27 @@ class AssetSpec(Protocol):
 
 
 @dataclass(frozen=True)
+class MarketHistory:
+    """The monthly history behind the estimates (what the bootstrap resamples)."""
+
+    source: str  # "bloomberg" or "dataset"
+    monthly_returns: np.ndarray  # simple returns, shape (months, assets) in request order
+    dataset_id: str | None = None
+    first_month: str | None = None  # YYYY-MM
+    last_month: str | None = None
+
+    def echo(self) -> dict:
+        """How `inputs.history` shows it."""
+        return {
+            "source": self.source,
+            "months": int(self.monthly_returns.shape[0]),
+            "dataset_id": self.dataset_id,
+            "first_month": self.first_month,
+            "last_month": self.last_month,
+        }
+
+
+@dataclass(frozen=True)
 class MarketInputs:
     """Engine-ready market inputs, with where each number came from."""
 
@@ -78,6 +99,7 @@ class MarketInputs:
     correlation: np.ndarray
     sources: list[dict]
     correlation_source: str
+    history: MarketHistory | None = None
 
 
 @dataclass(frozen=True)
@@ -88,7 +110,7 @@ class Estimates:
     annual_returns: np.ndarray
     annual_volatilities: np.ndarray
     correlation: np.ndarray
-    monthly_returns: int
+    monthly_returns: np.ndarray  # simple returns, shape (months, tickers)
 
 
 _cache: dict[tuple[tuple[str, ...], dt.date], Estimates] = {}
@@ -111,6 +133,23 @@ def assumption_correlation(asset_classes: Sequence[str]) -> np.ndarray:
     return correlation
 
 
+def log_return_deviations(log_returns: np.ndarray) -> np.ndarray:
+    """Deviations from each column's mean; none for a flat series, where rounding noise would
+    otherwise show up as a (meaningless) correlation."""
+    flat = log_returns.std(axis=0, ddof=1) < FLAT_MONTHLY_STD
+    return np.where(flat, 0.0, log_returns - log_returns.mean(axis=0))
+
+
+def log_return_correlation(log_returns: np.ndarray) -> np.ndarray:
+    """Correlation of the columns of (months, tickers) log returns; 0 with a flat series."""
+    deviations = log_return_deviations(log_returns)
+    scale = np.sqrt((deviations**2).sum(axis=0))
+    scale = np.where(scale == 0.0, 1.0, scale)
+    correlation = np.clip((deviations.T @ deviations) / np.outer(scale, scale), -1.0, 1.0)
+    np.fill_diagonal(correlation, 1.0)
+    return correlation
+
+
 def estimate_from_prices(tickers: Sequence[str], prices: np.ndarray) -> Estimates:
     """GBM parameters from aligned month-end prices, shape (months, tickers).
 
@@ -126,16 +165,12 @@ def estimate_from_prices(tickers: Sequence[str], prices: np.ndarray) -> Estimate
             f"Bloomberg history too short: {log_returns.shape[0]} common monthly returns, "
             f"at least {MIN_MONTHLY_RETURNS} needed"
         )
-    # Rounding noise on a flat series would otherwise show up as a (meaningless) correlation.
-    flat = log_returns.std(axis=0, ddof=1) < FLAT_MONTHLY_STD
-    deviations = np.where(flat, 0.0, log_returns - log_returns.mean(axis=0))
+    deviations = log_return_deviations(log_returns)
     volatility = np.sqrt(12.0 * (deviations**2).sum(axis=0) / (log_returns.shape[0] - 1))
     expected = 12.0 * log_returns.mean(axis=0) + 0.5 * volatility**2
-    scale = np.sqrt((deviations**2).sum(axis=0))
-    scale = np.where(flat, 1.0, scale)
-    correlation = np.clip((deviations.T @ deviations) / np.outer(scale, scale), -1.0, 1.0)
-    np.fill_diagonal(correlation, 1.0)
-    return Estimates(tuple(tickers), expected, volatility, correlation, log_returns.shape[0])
+    correlation = log_return_correlation(log_returns)
+    simple_returns = prices[1:] / prices[:-1] - 1.0
+    return Estimates(tuple(tickers), expected, volatility, correlation, simple_returns)
 
 
 def _rows(frame: Any) -> Iterable[dict]:
@@ -250,13 +285,16 @@ def resolve_market_inputs(
                 "volatility_source": fallback if asset.volatility is None else "request",
             }
         )
+    history = None
+    if estimates is not None:
+        order = [estimates.tickers.index(a.ticker) for a in assets]
+        history = MarketHistory("bloomberg", estimates.monthly_returns[:, order])
     if given is not None:
         matrix, correlation_source = given, "request"
     elif estimates is not None:
-        order = [estimates.tickers.index(a.ticker) for a in assets]
         matrix = estimates.correlation[np.ix_(order, order)]
         correlation_source = "bloomberg"
     else:
         matrix = assumption_correlation([a.asset_class for a in assets])
         correlation_source = "assumptions"
-    return MarketInputs(returns, vols, matrix, sources, correlation_source)
+    return MarketInputs(returns, vols, matrix, sources, correlation_source, history)

@@ -27,6 +27,7 @@ from app.services.compression import pack
 from app.services.errors import InvalidField, InvalidInput
 from app.services.idempotency import Claim
 from app.services.market_data import MarketInputs, resolve_market_inputs
+from app.services.return_models import engine_return_model
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def _applied_inputs(request: SimulationRequest, market: MarketInputs, output: Ru
         "assets": assets,
         "correlation": market.correlation.tolist(),
         "correlation_source": market.correlation_source,
+        "history": None if market.history is None else market.history.echo(),
     }
 
 
@@ -197,6 +199,7 @@ def engine_inputs(
         rebalancing=parameters.rebalancing,
         sample_paths=min(parameters.sample_paths, num_paths),
         risk_free_rate=parameters.risk_free_rate,
+        return_model=engine_return_model(parameters.return_model, market),
     )
 
 
