@@ -24,6 +24,7 @@ import numpy as np
 
 from app.engine import BootstrapReturns, SimulationInputs, StudentTReturns, run_simulation
 from benchmarks.capacity import export_commit
+from benchmarks.cases import CASES, case_inputs
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 HISTORY_MONTHS = 240
@@ -129,18 +130,16 @@ def print_models_table(results: list[dict]) -> None:
         print(f"{r['case']:<5}{r['paths']:>10,}{cells}")
 
 
-def main(cases: dict, names: list[str], *, baseline: str | None, rounds: int) -> None:
-    from benchmarks.engine import case_inputs
-
+def main(names: list[str], *, baseline: str | None, rounds: int) -> None:
     results = [
-        time_models(name, case_inputs(cases[name]), rounds, cases[name].engine_repeats // 5 or 1)
+        time_models(name, case_inputs(CASES[name]), rounds, CASES[name].engine_repeats // 5 or 1)
         for name in names
     ]
     print_models_table(results)
     report: dict = {"models": results}
     if baseline:
         report["normal_against_baseline"] = [
-            against_baseline(baseline, name, rounds, cases[name].engine_repeats) for name in names
+            against_baseline(baseline, name, rounds, CASES[name].engine_repeats) for name in names
         ]
         for r in report["normal_against_baseline"]:
             print(
