@@ -5,8 +5,10 @@
 
 Per chart: median and 95th percentile milliseconds of drawing and encoding one 800 x 480 image in
 one thread (what one request's worker thread does), after a warm-up render; the target is
-150 ms. Data: a 10,000-path run of the spec example with an inflation rate, built through the
-same functions the service uses to turn a saved run into chart data.
+150 ms. Wall-clock times, and that thread's CPU times: on a quiet machine the two agree, while
+other processes on the cores stretch the first far more than the second. Data: a 10,000-path
+run of the spec example with an inflation rate, built through the same functions the service
+uses to turn a saved run into chart data.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def spec_example_run() -> tuple[dict, dict, dict, list, dict]:
         years=10,
         num_paths=10_000,
         seed=42,
+        risk_free_rate=0.02,
     )
     output = run_simulation(inputs)
     summary = compute_metrics(output, risk_free_rate=0.02, inflation_rate=0.05, years=10)
@@ -72,23 +75,40 @@ def main() -> None:
         "histogram": (draw_histogram, histogram_data(inputs, summary, histogram, real=False)),
     }
     results = {}
-    print(f"{'chart':<16} {'p50 ms':>8} {'p95 ms':>8} {'bytes':>8}")
+    print(f"{'chart':<16} {'p50 ms':>8} {'p95 ms':>8} {'cpu p50':>8} {'cpu p95':>8} {'bytes':>8}")
     for name, (draw, data) in charts.items():
         for chart_format in ("svg", "png"):
             draw(data, width=WIDTH, height=HEIGHT, chart_format=chart_format)  # warm-up
-            times, size = [], 0
+            times, cpu_times, size = [], [], 0
             for _ in range(args.repeats):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.thread_time()
                 size = len(draw(data, width=WIDTH, height=HEIGHT, chart_format=chart_format))
+                cpu_times.append(1000 * (time.thread_time() - cpu_started))
                 times.append(1000 * (time.perf_counter() - started))
             key = f"{name}_{chart_format}"
-            p50 = statistics.median(times)
-            p95 = float(np.percentile(times, 95))
-            results[key] = {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "bytes": size}
-            print(f"{key:<16} {p50:>8.1f} {p95:>8.1f} {size:>8}")
+            row = {
+                "p50_ms": round(statistics.median(times), 1),
+                "p95_ms": round(float(np.percentile(times, 95)), 1),
+                "cpu_p50_ms": round(statistics.median(cpu_times), 1),
+                "cpu_p95_ms": round(float(np.percentile(cpu_times, 95)), 1),
+                "bytes": size,
+            }
+            results[key] = row
+            print(
+                f"{key:<16} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f} {row['cpu_p50_ms']:>8.1f}"
+                f" {row['cpu_p95_ms']:>8.1f} {size:>8}"
+            )
     worst = max(r["p50_ms"] for r in results.values())
+    worst_cpu = max(r["cpu_p50_ms"] for r in results.values())
     print(
-        json.dumps({"charts": results, "target_ms": TARGET_MS, "within_target": worst < TARGET_MS})
+        json.dumps(
+            {
+                "charts": results,
+                "target_ms": TARGET_MS,
+                "within_target": worst < TARGET_MS,
+                "cpu_within_target": worst_cpu < TARGET_MS,
+            }
+        )
     )
 
 
