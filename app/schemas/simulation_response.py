@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.schemas.metric_definitions import MetricDefinitions
 from app.schemas.return_model import NormalModel, ReturnModelInput
 from app.schemas.simulation import AssetClass, DataSource, Rebalancing
 
@@ -221,6 +222,10 @@ class SimulationResponse(BaseModel):
     )
     results: SimulationResults = Field(description="Statistics, risk metrics and chart data.")
     inputs: AppliedInputs = Field(description="What was simulated, defaults and sources included.")
+    definitions: MetricDefinitions = Field(
+        default_factory=MetricDefinitions,
+        description="What each figure of results means, in words (the same for every run).",
+    )
 
 
 class SimulationSummary(BaseModel):
