@@ -6,12 +6,12 @@ import re
 import httpx
 from playwright.async_api import Page, expect
 
-from tests.browser.conftest import Watched
+from tests.browser.conftest import Watched, watching
 from tests.factories import PASSWORD, unique_email
 
 # The browser reports each refused request in the console; these are the ones the flow provokes.
 _REFUSED = re.compile(
-    r"^Failed to load resource: the server responded with a status of (401|409|422)"
+    r"^Failed to load resource: the server responded with a status of (401|409|422|423|429)"
 )
 
 
@@ -56,6 +56,7 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
 
     # Sign up: a weak password is refused in words, then the account is made.
     await press(page, "Create an account", role="link")
+    await expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
     email = unique_email()
     await page.get_by_label("Email").fill(email)
     await page.get_by_label("Password").fill("short")
@@ -84,6 +85,10 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
         keys.append(await page.locator("#new-key").text_content())
         assert keys[-1].startswith("mk_live_") and len(keys[-1]) > 30
     await expect(page.get_by_role("button", name="Copy key")).to_be_visible()
+    laptop_row = page.locator("tr", has_text="Laptop")
+    await expect(laptop_row).to_contain_text(f"mk_live_****...{keys[0][-4:]}")
+    await expect(laptop_row.locator("td").nth(2)).to_have_text("active")
+    await expect(laptop_row.locator("td").nth(3)).to_have_text("30")  # days to expiry
     await expect(page.locator("table")).not_to_contain_text(keys[-1])
     await press(page, "Revoke Laptop (" + f"mk_live_****...{keys[0][-4:]})")
     await press(page, "Revoke key")
@@ -104,6 +109,13 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
     await press(page, "Run", role="link")
     await expect(page.get_by_label("Ticker").first).to_have_value("NSEI Index")
     await expect(page.get_by_text("Weights sum to 100%")).to_be_visible()
+    first_weight = page.get_by_label("Weight (%)").first
+    await first_weight.fill("50")
+    await expect(page.get_by_text("Weights sum to 90% (they must sum to 100%)")).to_be_visible()
+    await first_weight.fill("60")
+    await expect(page.get_by_role("status").filter(has_text="Weights sum to")).to_have_text(
+        "Weights sum to 100%"
+    )
     await page.screenshot(path=screenshots / "run.png", full_page=True)
     await assert_every_control_labelled(page)
     await press(page, "Run simulation")
@@ -130,6 +142,8 @@ async def test_sign_up_to_sign_out_by_keyboard(watched: Watched, server: str, sc
     await saved.get_by_role("link").first.focus()
     await page.keyboard.press("Enter")
     await expect(page).to_have_url(re.compile(f"#/result/{simulation_id}$"))
+    # The page appears after the address changes, and moves the focus when it does.
+    await expect(page.get_by_role("heading", name=f"Simulation {simulation_id}")).to_be_visible()
 
     await press(page, "Usage", role="link")
     await expect(page.get_by_role("heading", name="Usage")).to_be_visible()
@@ -191,7 +205,7 @@ async def assert_fits_the_width(page: Page) -> None:
     assert overflow <= 0
 
 
-async def test_the_dashboard_is_readable_at_phone_width(
+async def test_every_page_is_readable_at_phone_width(
     watched: Watched, server: str, screenshots
 ) -> None:
     page = await watched.new_page()
@@ -205,4 +219,83 @@ async def test_the_dashboard_is_readable_at_phone_width(
     await sign_in(page, await register_by_api(server))
     await assert_fits_the_width(page)
     await page.screenshot(path=screenshots / "run-phone.png", full_page=True)
+
+    await page.get_by_role("button", name="Run simulation").click()
+    await expect(page.get_by_role("heading", name=re.compile(r"^Simulation sim_"))).to_be_visible()
+    for kind in ("fan", "histogram"):
+        await expect(page.locator(f"img[data-kind={kind}]")).to_have_attribute(
+            "src", re.compile(r"^blob:")
+        )
+    await page.wait_for_function(
+        "() => [...document.querySelectorAll('img[data-kind]')]"
+        ".every(image => image.complete && image.naturalWidth > 0)"
+    )
+    await assert_fits_the_width(page)
+    await page.screenshot(path=screenshots / "result-phone.png", full_page=True)
+    for link, heading in [
+        ("API keys", "API keys"),
+        ("Saved", "Saved simulations"),
+        ("Usage", "Usage"),
+        ("Security", "Security"),
+    ]:
+        await page.get_by_role("link", name=link, exact=True).click()
+        await expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        await assert_fits_the_width(page)
+        await assert_every_control_labelled(page)
+        await page.screenshot(path=screenshots / f"{link.lower().replace(' ', '-')}-phone.png")
+    assert_nothing_went_wrong(watched, server, await watched.csp_violations(page))
+
+
+async def test_sign_in_explains_a_lockout_in_words(watched: Watched, server: str) -> None:
+    email = await register_by_api(server)
+    page = await watched.new_page()
+    await page.goto("/dashboard/#/signin")
+    await page.get_by_label("Email").fill(email)
+    problem = page.get_by_role("alert")
+    for attempt in range(1, 6):
+        await page.get_by_label("Password").fill(f"Wrong{attempt}234")
+        await page.keyboard.press("Enter")
+        await expect(problem).not_to_be_empty()
+        if attempt < 5:
+            await expect(problem).to_have_text("Incorrect email or password")
+            await problem.evaluate("node => { node.textContent = ''; }")
+    await expect(problem).to_contain_text("The account is locked after too many failed sign-ins.")
+    await expect(problem).to_contain_text(re.compile(r"[Tt]ry again in \d+ (seconds|minutes)"))
+    assert_nothing_went_wrong(watched, server, await watched.csp_violations(page))
+
+
+async def test_sign_in_explains_a_rate_limit_in_words(browser, throttled_server: str) -> None:
+    email = await register_by_api(throttled_server)
+    async with watching(browser, throttled_server) as watched:
+        page = await watched.new_page()
+        await page.goto("/dashboard/#/signin")
+        await page.get_by_label("Email").fill(email)
+        problem = page.get_by_role("alert")
+        for attempt in range(1, 5):  # the limit is 3 a minute
+            await page.get_by_label("Password").fill(f"Wrong{attempt}234")
+            await page.keyboard.press("Enter")
+            await expect(problem).not_to_be_empty()
+            if attempt < 4:
+                await expect(problem).to_have_text("Incorrect email or password")
+                await problem.evaluate("node => { node.textContent = ''; }")
+        await expect(problem).to_contain_text("Too many attempts from this address.")
+        await expect(problem).to_contain_text(re.compile(r"[Tt]ry again in \d+ seconds"))
+        csp = await watched.csp_violations(page)
+        assert_nothing_went_wrong(watched, throttled_server, csp)
+
+
+async def test_the_ten_key_limit_is_explained_in_words(watched: Watched, server: str) -> None:
+    email = await register_by_api(server)
+    async with httpx.AsyncClient(base_url=server) as client:
+        signed_in = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+        auth = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+        for number in range(10):
+            key = {"name": f"Key {number}"}
+            (await client.post("/api-keys/generate", json=key, headers=auth)).raise_for_status()
+    page = await watched.new_page()
+    await page.goto("/dashboard/#/signin")
+    await sign_in(page, email)
+    await press(page, "API keys", role="link")
+    await expect(page.get_by_text("10 of at most 10 keys active")).to_be_visible()
+    await expect(page.get_by_role("button", name="Generate key")).to_be_disabled()
     assert_nothing_went_wrong(watched, server, await watched.csp_violations(page))

@@ -8,7 +8,11 @@ import pyotp
 from playwright.async_api import expect
 
 from tests.browser.conftest import Watched
-from tests.browser.test_dashboard import assert_nothing_went_wrong, sign_in
+from tests.browser.test_dashboard import (
+    assert_every_control_labelled,
+    assert_nothing_went_wrong,
+    sign_in,
+)
 from tests.factories import PASSWORD, unique_email
 
 
@@ -31,6 +35,7 @@ async def test_two_factor_setup_sign_in_with_a_code_and_devices(
     await sign_in(page, email)
     await page.get_by_role("link", name="Security").click()
     await expect(page.get_by_role("heading", name="Security")).to_be_visible()
+    await assert_every_control_labelled(page)
 
     devices = page.get_by_role("table", name="Signed-in devices")
     await expect(devices.get_by_role("row")).to_have_count(3)  # the header, this browser, the phone
@@ -50,6 +55,7 @@ async def test_two_factor_setup_sign_in_with_a_code_and_devices(
     await page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     await page.get_by_role("button", name="Turn on").click()
     await expect(page.locator("#backup-codes li")).to_have_count(10)
+    await assert_every_control_labelled(page)
     await page.screenshot(path=screenshots / "two-factor-on.png", full_page=True)
 
     await page.get_by_label("Current password").fill(PASSWORD)

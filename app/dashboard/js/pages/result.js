@@ -48,8 +48,9 @@ function chartFigure(id, kind, caption) {
   const problem = errorBox();
   const figure = el("figure", {}, image, el("figcaption", {}, caption), problem);
   const draw = async (real) => {
+    // Within the chart endpoint's bounds (width 320-2400, height 200-1600), even on a phone.
     const width = Math.min(1200, Math.max(320, Math.round(figure.clientWidth || 800)));
-    const height = Math.round(width * 0.6);
+    const height = Math.max(200, Math.round(width * 0.6));
     try {
       const url = await api.imageUrl(`/simulations/${id}/chart?kind=${kind}&format=svg&real=${real}&width=${width}&height=${height}`);
       const previous = image.src;
