@@ -12,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import get_settings
 from app.services.accounts import make_admin
 from tests.api.test_api_keys import generate, revoke
+from tests.api.test_password import NEW_PASSWORD, forgot, reset, reset_token_in
+from tests.api.test_two_factor import challenge_for, code_step, with_two_factor
 from tests.conftest import AppClient, ClientFactory
 from tests.factories import PASSWORD, bearer, fail_login, login, signed_up
+from tests.mail import Inbox
 
 
 async def audit_events(client: httpx.AsyncClient, token: str, **query: object) -> dict:
@@ -198,3 +201,25 @@ async def test_admins_cannot_disable_themselves_or_unknown_accounts(
     assert own.status_code == 409
     missing = await client.post("/admin/users/999999/disable", headers=bearer(admin_token))
     assert missing.status_code == 404
+
+
+async def test_two_factor_and_reset_events_hold_no_secret_either(
+    mail_client: AppClient, inbox: Inbox, db: AsyncSession
+) -> None:
+    user, _, secret, backup_codes = await with_two_factor(mail_client)
+    challenge = await challenge_for(mail_client, user["email"])
+    assert (await code_step(mail_client, challenge, backup_codes[0])).status_code == 200
+    await forgot(mail_client, user["email"])
+    messages = await inbox.wait_for(2, recipient=user["email"])  # 2FA on, then the link
+    token = reset_token_in(next(m for m in messages if m["Subject"] == "Reset your password"))
+    assert (await reset(mail_client, token)).status_code == 200
+
+    rows = (await db.execute(text("SELECT * FROM audit_events ORDER BY id"))).mappings().all()
+    events = [row["event"] for row in rows]
+    for event in ("two_factor_enabled", "backup_code_used", "password_reset_requested"):
+        assert event in events
+    assert events[-1] == "password_reset"
+    everything = json.dumps([dict(row) for row in rows], default=str)
+    secrets = [secret, challenge, token, NEW_PASSWORD, *backup_codes]
+    secrets += [code.replace("-", "") for code in backup_codes]
+    assert not [value for value in secrets if value in everything]

@@ -8,7 +8,7 @@ import pyotp
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import AppClient
+from tests.conftest import AppClient, ClientFactory
 from tests.factories import PASSWORD, bearer, signed_up
 from tests.mail import Inbox
 
@@ -225,3 +225,41 @@ async def test_the_status_says_on_or_off_and_counts_backup_codes(client: AppClie
     _, other = await signed_up(client)
     off = await client.get("/auth/2fa", headers=bearer(other["access_token"]))
     assert off.json() == {"enabled": False, "backup_codes_left": 0}
+
+
+async def test_a_challenge_takes_only_the_codes_of_its_own_account(client: AppClient) -> None:
+    await away_from_a_step_boundary()
+    first, _, first_secret, _ = await with_two_factor(client)
+    second, _, second_secret, second_backup_codes = await with_two_factor(client)
+    challenge = await challenge_for(client, first["email"])
+    for code in (code_at(second_secret, 1), second_backup_codes[0]):
+        assert (await code_step(client, challenge, code)).status_code == 401
+    assert (await code_step(client, challenge, code_at(first_secret, 1))).status_code == 200
+    theirs = await code_step(
+        client, await challenge_for(client, second["email"]), second_backup_codes[0]
+    )
+    assert theirs.status_code == 200  # refused on the other challenge, so still unused
+
+
+async def test_disable_takes_a_current_code_from_the_app(client: AppClient) -> None:
+    await away_from_a_step_boundary()
+    user, tokens, secret, _ = await with_two_factor(client)
+    disabled = await client.post(
+        "/auth/2fa/disable",
+        json={"password": PASSWORD, "code": code_at(secret, 1)},
+        headers=bearer(tokens["access_token"]),
+    )
+    assert disabled.status_code == 200, disabled.text
+    assert "access_token" in (await password_step(client, user["email"])).json()
+
+
+async def test_the_code_step_is_rate_limited_with_the_sign_ins(
+    client_factory: ClientFactory,
+) -> None:
+    client = await client_factory(LOGIN_RATE_LIMIT="3/minute")
+    user, _, _, _ = await with_two_factor(client)
+    challenge = await challenge_for(client, user["email"])
+    elsewhere = client.from_address("198.51.100.7")  # a fresh quota: only code steps use it
+    answers = [await code_step(elsewhere, challenge, "000000") for _ in range(4)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
