@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from app.config import PROJECT_ROOT, Settings, to_asyncpg_url
 from app.database import start_embedded_postgres
+from app.engine import warm_up
 from app.main import create_app
 from app.models import Base
 from tests.mail import Inbox
@@ -214,3 +215,11 @@ def inbox() -> Iterator[Inbox]:
 @pytest.fixture
 async def mail_client(client_factory: ClientFactory, inbox: Inbox) -> AppClient:
     return await client_factory(**inbox.settings())
+
+
+@pytest.fixture(scope="session")
+def compiled_engine() -> None:
+    """Every kernel in Numba's disk cache before a test starts a server process. After an edit
+    to the engine the cache is cold, and compiling takes a minute or more on a loaded machine:
+    time a server's start-up deadline is not meant to measure."""
+    warm_up()

@@ -2,6 +2,7 @@
 driven by Playwright. No browser is ever downloaded: Chromium is /usr/bin/chromium (`.ci/run`
 installs the `chromium` package when it is missing)."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -13,11 +14,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = PROJECT_ROOT / "tests" / "browser" / "screenshots"
@@ -36,28 +37,34 @@ CHROMIUM_ARGS = [
 ]
 
 
+# On a loaded machine a simulation and its charts can take several seconds: each assertion waits
+# for its state up to this long (Playwright's default is 5 s). Nothing is asserted less.
+expect.set_options(timeout=20_000)
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(
-    engine: AsyncEngine, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+@contextlib.contextmanager
+def serving(database_url: str, data_dir: Path, **settings: str) -> Iterator[str]:
     """The service as `python -m uvicorn` runs it, on the (migrated) test database."""
     port = _free_port()
     environment = {
         **os.environ,
         "DATABASE_URL_ASYNC": database_url,
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        # The key of in-process test apps: each process reads what the others wrote.
+        "DATA_ENCRYPTION_KEY": TEST_DATA_ENCRYPTION_KEY,
         "BCRYPT_ROUNDS": "4",
-        "DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "DATA_DIR": str(data_dir),
         "AUTH_RATE_LIMIT": "10000/minute",
         "LOGIN_RATE_LIMIT": "10000/minute",
         "API_RATE_LIMIT": "10000/minute",
         "LOG_LEVEL": "WARNING",
+        **settings,
     }
     environment.pop("REDIS_URL", None)
     process = subprocess.Popen(
@@ -96,6 +103,32 @@ def server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+# Package-scoped: a served app sends outbox emails and runs periodic jobs on the shared test
+# database; it must be gone before the tests of other packages queue their own.
+@pytest.fixture(scope="package")
+def server(
+    engine: AsyncEngine,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    compiled_engine: None,
+) -> Iterator[str]:
+    with serving(database_url, tmp_path_factory.mktemp("browser-data")) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="package")
+def throttled_server(
+    engine: AsyncEngine,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    compiled_engine: None,
+) -> Iterator[str]:
+    """The service with the production-like sign-in limit of a few attempts a minute."""
+    data_dir = tmp_path_factory.mktemp("throttled-data")
+    with serving(database_url, data_dir, LOGIN_RATE_LIMIT="3/minute") as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="session")
@@ -148,14 +181,23 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-@pytest.fixture
-async def watched(browser: Browser, server: str) -> AsyncIterator[Watched]:
-    context = await browser.new_context(base_url=server, viewport={"width": 1100, "height": 900})
+@contextlib.asynccontextmanager
+async def watching(browser: Browser, base_url: str) -> AsyncIterator[Watched]:
+    """A fresh browser context (no cookies) on base_url, watched."""
+    context = await browser.new_context(base_url=base_url, viewport={"width": 1100, "height": 900})
     await context.add_init_script(_RECORD_CSP_VIOLATIONS)
     watched = Watched(context)
     context.on("request", lambda request: watched.requests.append(request.url))
-    yield watched
-    await context.close()
+    try:
+        yield watched
+    finally:
+        await context.close()
+
+
+@pytest.fixture
+async def watched(browser: Browser, server: str) -> AsyncIterator[Watched]:
+    async with watching(browser, server) as watched:
+        yield watched
 
 
 @pytest.fixture(scope="session")

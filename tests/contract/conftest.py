@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_JWT_SECRET, empty_all_tables
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, empty_all_tables
 from tests.factories import PASSWORD, bearer
 from tests.faults.services import free_port
 
@@ -58,7 +58,10 @@ def _start_uvicorn(port: int, env: dict[str, str], output: IO[bytes]) -> subproc
 
 @pytest.fixture(scope="package")
 async def live_server(
-    engine: AsyncEngine, database_url: str, tmp_path_factory: pytest.TempPathFactory
+    engine: AsyncEngine,
+    database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    compiled_engine: None,
 ) -> AsyncIterator[str]:
     """The app served by uvicorn, limits raised so that a fuzzer measures the contract, not
     the throttles; small simulations so that thousands of generated requests stay quick."""
@@ -70,6 +73,8 @@ async def live_server(
         "DATABASE_URL_ASYNC": database_url,
         "DATA_DIR": str(folder),
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        # The key of in-process test apps: each process reads what the others wrote.
+        "DATA_ENCRYPTION_KEY": TEST_DATA_ENCRYPTION_KEY,
         "BCRYPT_ROUNDS": "4",
         "AUTH_RATE_LIMIT": "1000000/minute",
         "LOGIN_RATE_LIMIT": "1000000/minute",

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_JWT_SECRET
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
 from tests.observability.scrape import sample
 
 HOME_PAGE = {"route": "/", "method": "GET", "status": "200"}
@@ -29,7 +29,9 @@ def _unused_port() -> int:
 
 
 @pytest.fixture
-def two_workers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path, subprocess.Popen]]:
+def two_workers(
+    database_url: str, tmp_path: Path, compiled_engine: None
+) -> Iterator[tuple[str, Path, subprocess.Popen]]:
     """A served app with two worker processes, its URL and its metrics folder."""
     port = _unused_port()
     metrics_dir = tmp_path / "metrics"
@@ -38,6 +40,8 @@ def two_workers(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Path, 
         "DATABASE_URL_ASYNC": database_url,
         "DATA_DIR": str(tmp_path),
         "JWT_SECRET_KEY": TEST_JWT_SECRET,
+        # The key of in-process test apps: each process reads what the others wrote.
+        "DATA_ENCRYPTION_KEY": TEST_DATA_ENCRYPTION_KEY,
         "BCRYPT_ROUNDS": "4",
         "SIMULATION_MAX_CONCURRENCY": "1",
         "LOG_LEVEL": "WARNING",
