@@ -2,7 +2,11 @@
 
 import numpy as np
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.text import Text
 
+from app.charts import fan
+from app.charts.fan import FanData, draw_fan
 from app.schemas.chart import ChartQuery
 from app.services.charts import chart_etag, etag_matches, fan_data, portfolio_name
 
@@ -86,3 +90,44 @@ def test_etags_differ_by_any_part_of_the_query() -> None:
 )
 def test_if_none_match_uses_weak_comparison(header: str | None, matches: bool) -> None:
     assert etag_matches(header, '"a"') is matches
+
+
+def drawn_fan_figure(monkeypatch: pytest.MonkeyPatch, data: FanData) -> Figure:
+    """The figure draw_fan builds, taken where it would be encoded, with its layout computed."""
+    drawn = []
+    monkeypatch.setattr(fan, "encode", lambda figure, *_, **__: drawn.append(figure) or b"")
+    draw_fan(data, width=800, height=480, chart_format="svg")
+    [figure] = drawn
+    figure.canvas.draw()
+    return figure
+
+
+def test_the_fan_chart_draws_bands_median_paths_and_the_money_invested_dashed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    line = np.linspace(1_000_000.0, 9_000_000.0, 121)
+    data = FanData(
+        portfolio="60% A · 40% B",
+        p5=line * 0.7,
+        p25=line * 0.85,
+        p50=line,
+        p75=line * 1.2,
+        p95=line * 1.5,
+        sample_paths=np.vstack([line * 0.9, line * 1.1, line * 1.05]),
+        invested=np.linspace(1_000_000.0, 7_000_000.0, 121),
+        real=False,
+    )
+    figure = drawn_fan_figure(monkeypatch, data)
+    [axes] = figure.axes
+    assert len(axes.collections) == 2  # p5-p95 and p25-p75, shaded
+    lines = {line.get_label(): line for line in axes.lines}
+    np.testing.assert_array_equal(lines["median"].get_ydata(), data.p50)
+    invested = lines["total invested"]
+    assert invested.get_linestyle() == "--"
+    np.testing.assert_array_equal(invested.get_ydata(), data.invested)
+    thin = [line for line in axes.lines if line.get_linewidth() < 1.0]
+    assert len(thin) == 3  # one thin line per sample path
+    assert axes.get_xlabel() == "Years" and axes.get_xlim() == (0.0, 10.0)
+    ticks = [label.get_text() for label in axes.get_yticklabels() if label.get_text()]
+    assert any("," in tick for tick in ticks), ticks  # thousands separators
+    assert any("60% A · 40% B" in text.get_text() for text in figure.findobj(Text))  # the title
