@@ -40,6 +40,15 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _alive(pid: int) -> bool:
+    """True while `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def _wait_for_port(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -115,6 +124,22 @@ class ThrowawayPostgres:
         for pid in self._processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL every process of the cluster (frozen or not), as a crash or an OOM kill would."""
+        processes = self._processes()
+        for pid in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in processes):
+            if time.monotonic() > deadline:
+                raise TimeoutError("PostgreSQL survived SIGKILL")
+            time.sleep(0.05)
+        # A crashed postmaster leaves its lock files behind, and an unreaped (zombie) postmaster
+        # would still look alive to the next start.
+        for lock in (self.data / "postmaster.pid", self.folder / f".s.PGSQL.{self.port}.lock"):
+            lock.unlink(missing_ok=True)
 
     def ensure_running(self) -> None:
         self.thaw()
