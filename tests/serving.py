@@ -45,7 +45,7 @@ class ServedApp:
             [sys.executable, *command], cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE
         )
 
-    def ready(self, timeout: float = 90) -> "ServedApp":
+    def ready(self, timeout: float = 300) -> "ServedApp":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

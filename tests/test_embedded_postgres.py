@@ -1,9 +1,15 @@
 """The default path: no DATABASE_URL, so the service runs its own PostgreSQL (pgserver wheel)."""
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
+import pytest
 
 from app.config import PROJECT_ROOT, Settings
 from app.main import create_app
@@ -29,28 +35,46 @@ asyncio.run(main(sys.argv[2]))
 """
 
 
-def _run_in_fresh_process(data_dir: str, statement: str) -> str:
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A folder directly under /tmp, not pytest's: as root, pgserver runs PostgreSQL as its own
+    user, and any pytest session starting on the machine makes pytest's folders private to root
+    again, which would cut the server off from its files mid-run."""
+    folder = Path(tempfile.mkdtemp(prefix="mc-embedded-postgres-"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_in_fresh_process(data_dir: Path, statement: str) -> str:
+    # pgserver serializes every start and stop on the machine behind one lock file in the
+    # runtime folder: a folder of the test's own keeps it from queuing behind other test runs'
+    # embedded servers. The timeout only bounds a hung run (initdb fsyncs, on shared disks).
+    runtime = data_dir / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
     completed = subprocess.run(
-        [sys.executable, "-c", _IN_A_FRESH_PROCESS, data_dir, statement],
+        [sys.executable, "-c", _IN_A_FRESH_PROCESS, str(data_dir / "postgres"), statement],
         cwd=PROJECT_ROOT,
+        env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
         capture_output=True,
         text=True,
-        timeout=120,
-        check=True,
+        timeout=600,
     )
+    assert completed.returncode == 0, completed.stderr[-5000:]
     return completed.stdout.strip()
 
 
-def test_embedded_postgres_keeps_its_data_across_restarts(tmp_path) -> None:
-    data_dir = str(tmp_path / "postgres")
+def test_embedded_postgres_keeps_its_data_across_restarts(data_dir: Path) -> None:
     _run_in_fresh_process(data_dir, "CREATE TABLE kept AS SELECT 42 AS value")
     assert _run_in_fresh_process(data_dir, "SELECT value FROM kept") == "42"
 
 
 async def test_service_without_database_url_serves_health_from_embedded_postgres(
-    tmp_path,
+    data_dir: Path,
 ) -> None:
-    settings = Settings(_env_file=None, DATA_DIR=tmp_path, JWT_SECRET_KEY=TEST_JWT_SECRET)
+    settings = Settings(_env_file=None, DATA_DIR=data_dir, JWT_SECRET_KEY=TEST_JWT_SECRET)
     assert settings.DATABASE_URL_ASYNC is None
     app = create_app(settings)
     async with (
@@ -59,4 +83,4 @@ async def test_service_without_database_url_serves_health_from_embedded_postgres
     ):
         health = (await client.get("/health")).json()
     assert health["components"]["database"] == "operational"
-    assert (tmp_path / "postgres" / "PG_VERSION").exists()
+    assert (data_dir / "postgres" / "PG_VERSION").exists()
