@@ -18,10 +18,7 @@ import asyncio
 import contextlib
 import json
 import statistics
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
@@ -30,6 +27,7 @@ from benchmarks.server import (
     LOCAL_POSTGRES,
     PROJECT_ROOT,
     add_server_arguments,
+    export_commit,
     ms,
     percentile,
     report,
@@ -42,21 +40,6 @@ UNLIMITED = {
     "API_RATE_LIMIT": "1000000/minute",
     "SIMULATION_BUDGET_PATH_MONTHS": "1000000000000000",
 }
-
-
-def export_commit(ref: str) -> Path:
-    """The tree of `ref` in a folder named after its commit (kept: the engine compiles once)."""
-    commit = subprocess.run(
-        ["git", "rev-parse", ref], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    folder = Path(tempfile.gettempdir()) / f"mc-capacity-{commit[:12]}"
-    if not (folder / "app").is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(
-            ["git", "archive", commit], cwd=PROJECT_ROOT, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return folder
 
 
 def simulate_request(host: str, port: int, key: str) -> bytes:

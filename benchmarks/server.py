@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -56,12 +58,13 @@ def running_server(
     *,
     project_root: Path = PROJECT_ROOT,
     database_url: str | None = None,
+    log_path: Path | None = None,
     **settings: str,
 ) -> Iterator[str]:
     """Yield the base URL of the server to measure, starting (and stopping) one if needed.
 
     `project_root` runs another checkout of the service (e.g. an older commit to compare with);
-    `database_url` gives it its own database.
+    `database_url` gives it its own database; `log_path` receives its output.
     """
     if args.url:
         yield args.url.rstrip("/")
@@ -89,17 +92,46 @@ def running_server(
         "--workers",
         str(args.workers),
     ]
-    server = subprocess.Popen(command, cwd=project_root, env=env)
-    base_url = f"http://127.0.0.1:{args.port}"
-    try:
-        _wait_until_healthy(base_url, server)
-        yield base_url
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(log_path.open("wb")) if log_path else None
+        server = subprocess.Popen(
+            command,
+            cwd=project_root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            start_new_session=True,  # its workers can be killed with it
+        )
+        base_url = f"http://127.0.0.1:{args.port}"
+        try:
+            _wait_until_healthy(base_url, server)
+            yield base_url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
 
 
-def _wait_until_healthy(base_url: str, server: subprocess.Popen, timeout: float = 180) -> None:
+def export_commit(ref: str) -> Path:
+    """The tree of `ref` in a folder named after its commit (kept: the engine compiles once)."""
+    commit = subprocess.run(
+        ["git", "rev-parse", ref], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    folder = Path(tempfile.gettempdir()) / f"mc-baseline-{commit[:12]}"
+    if not (folder / "app").is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "archive", commit], cwd=PROJECT_ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
+def _wait_until_healthy(base_url: str, server: subprocess.Popen, timeout: float = 600) -> None:
+    """Up to 10 minutes: a fresh checkout compiles the engine in each worker first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
