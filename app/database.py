@@ -1,6 +1,7 @@
 """Async engine, sessions, and the embedded PostgreSQL used when no DATABASE_URL is given."""
 
 import asyncio
+import contextlib
 import logging
 import warnings
 from collections.abc import AsyncIterator
@@ -151,6 +152,27 @@ class Database:
             return False
         return True
 
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session whose end never raises that the database stopped answering.
+
+        Its connection goes back to the pool on the way out (a rollback, after the response has
+        been sent); a frozen server times that out, and the error would then reach the ASGI
+        server, which cuts the keep-alive connection of a client that already has its answer.
+        Such a connection is invalidated instead: dropped from the pool, never reused.
+        """
+        session = self.sessionmaker()
+        try:
+            yield session
+        finally:
+            try:
+                await session.close()
+            except Exception as error:
+                if not is_unavailable(error):
+                    raise
+                logger.warning("database unavailable while ending a session: connection dropped")
+                await session.invalidate()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
         if self.embedded_dir is not None:
@@ -160,7 +182,7 @@ class Database:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; whatever it did not commit is rolled back."""
     database: Database = request.app.state.database
-    async with database.sessionmaker() as session:
+    async with database.session() as session:
         yield session
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.config import to_asyncpg_url
+from app.database import Database
 from tests.api.test_api_keys import keys_of_new_user
 from tests.conftest import AppClient, ClientFactory
 from tests.faults.services import ThrowawayPostgres
@@ -88,3 +89,32 @@ async def test_a_frozen_database_leaves_no_connection_checked_out(
     await client.flush_call_logs()
     assert pool.checkedout() == 0, pool.status()
     assert await open_transactions(own_postgres) == []
+
+
+async def test_a_session_ending_on_a_frozen_database_drops_its_connection_quietly(
+    own_postgres: ThrowawayPostgres,
+) -> None:
+    """A request's session ends after its response is sent: a freeze caught there must neither
+    raise (the ASGI server would cut the client's keep-alive connection) nor keep the connection."""
+    database = Database(
+        to_asyncpg_url(own_postgres.url),
+        pool_size=1,
+        max_overflow=0,
+        connect_timeout_seconds=1,
+        pool_timeout_seconds=1,
+        statement_timeout_seconds=1,
+    )
+    try:
+        async with database.session() as session:
+            assert await session.scalar(text("SELECT 1")) == 1  # a transaction is open
+            own_postgres.freeze()
+            ending = time.perf_counter()
+        assert time.perf_counter() - ending < 5  # the statement timeout, then the driver's
+        assert database.engine.pool.checkedout() == 0
+
+        own_postgres.thaw()
+        async with database.session() as session:  # the pool's one connection, made anew
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        own_postgres.thaw()
+        await database.dispose()
