@@ -12,9 +12,10 @@ from xml.sax.saxutils import escape
 
 import matplotlib as mpl
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.ticker import FuncFormatter
 
 ChartFormat = Literal["svg", "png"]
@@ -22,6 +23,8 @@ ChartFormat = Literal["svg", "png"]
 MEDIA_TYPES: dict[str, str] = {"svg": "image/svg+xml", "png": "image/png"}
 DPI = 100
 SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+TITLE_SIZE = 10  # points, bold
+TITLE_MARGIN = 8  # pixels from the top-left corner, and kept free on the right
 
 # Process-wide constants, set once: rc_context() would be shared state across render threads.
 mpl.rcParams.update(
@@ -67,13 +70,37 @@ def legend_size(width: int) -> float:
     return 8.0 if width >= 560 else 6.5
 
 
+def _text_width(text: str, font: FontProperties) -> float:
+    """The width of one line of text in pixels as Agg draws it: its hinting makes narrow glyphs
+    wider than their outlines (the SVG's paths), so this bound holds for both formats."""
+    width, _height, _descent = RendererAgg(1, 1, DPI).get_text_width_height_descent(
+        text, font, ismath=False
+    )
+    return width
+
+
 def set_title(figure: Figure, title: str) -> None:
     """A one-line title at the top left, cut with an ellipsis where the figure is too narrow."""
     width, height = figure.get_size_inches() * DPI
-    fits = int((width - 16) / 7.4)  # characters of 10 pt bold
-    shown = title if len(title) <= fits else title[: max(fits - 1, 1)].rstrip() + "…"
+    font = FontProperties(family=mpl.rcParams["font.family"], size=TITLE_SIZE, weight="bold")
+    room = width - 2 * TITLE_MARGIN
+    shown = title
+    if _text_width(title, font) > room:
+        fitting, too_long = 0, len(title)  # the longest prefix that fits with its ellipsis
+        while too_long - fitting > 1:
+            middle = (fitting + too_long) // 2
+            if _text_width(title[:middle].rstrip() + "…", font) <= room:
+                fitting = middle
+            else:
+                too_long = middle
+        shown = title[: max(fitting, 1)].rstrip() + "…"
     figure.text(
-        8 / width, 1 - 8 / height, shown, ha="left", va="top", fontsize=10, fontweight="bold"
+        TITLE_MARGIN / width,
+        1 - TITLE_MARGIN / height,
+        shown,
+        ha="left",
+        va="top",
+        fontproperties=font,
     )
 
 

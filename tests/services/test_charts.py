@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
@@ -92,11 +93,11 @@ def test_if_none_match_uses_weak_comparison(header: str | None, matches: bool) -
     assert etag_matches(header, '"a"') is matches
 
 
-def drawn_fan_figure(monkeypatch: pytest.MonkeyPatch, data: FanData) -> Figure:
+def drawn_fan_figure(monkeypatch: pytest.MonkeyPatch, data: FanData, width: int = 800) -> Figure:
     """The figure draw_fan builds, taken where it would be encoded, with its layout computed."""
     drawn = []
     monkeypatch.setattr(fan, "encode", lambda figure, *_, **__: drawn.append(figure) or b"")
-    draw_fan(data, width=800, height=480, chart_format="svg")
+    draw_fan(data, width=width, height=480, chart_format="svg")
     [figure] = drawn
     figure.canvas.draw()
     return figure
@@ -131,3 +132,25 @@ def test_the_fan_chart_draws_bands_median_paths_and_the_money_invested_dashed(
     ticks = [label.get_text() for label in axes.get_yticklabels() if label.get_text()]
     assert any("," in tick for tick in ticks), ticks  # thousands separators
     assert any("60% A · 40% B" in text.get_text() for text in figure.findobj(Text))  # the title
+
+
+@pytest.mark.parametrize("width", [320, 333, 480, 1001])
+@pytest.mark.parametrize("portfolio", ["WWMM " * 30, "60% SPY · 30% AGG · 10% GLD · " * 4, "il" * 80])
+def test_the_title_stays_inside_the_figure_cut_with_an_ellipsis(
+    monkeypatch: pytest.MonkeyPatch, width: int, portfolio: str
+) -> None:
+    line = np.linspace(1000.0, 2000.0, 13)
+    data = FanData(
+        portfolio=portfolio,
+        **{f"p{p}": line * p / 50 for p in (5, 25, 50, 75, 95)},
+        sample_paths=line[None, :],
+        invested=line,
+        real=True,
+    )
+    figure = drawn_fan_figure(monkeypatch, data, width=width)
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    [title] = [text for text in figure.texts if "Portfolio value" in text.get_text()]
+    extent = title.get_window_extent(renderer)
+    assert extent.x0 >= 0 and extent.x1 <= width, (extent, title.get_text())
+    assert title.get_text().endswith("…")
+    assert width - extent.x1 < 0.25 * width  # cut where the room ends, not far before it
