@@ -135,7 +135,9 @@ def test_the_fan_chart_draws_bands_median_paths_and_the_money_invested_dashed(
 
 
 @pytest.mark.parametrize("width", [320, 333, 480, 1001])
-@pytest.mark.parametrize("portfolio", ["WWMM " * 30, "60% SPY · 30% AGG · 10% GLD · " * 4, "il" * 80])
+@pytest.mark.parametrize(
+    "portfolio", ["WWMM " * 30, "60% SPY · 30% AGG · 10% GLD · " * 4, "il" * 80]
+)
 def test_the_title_stays_inside_the_figure_cut_with_an_ellipsis(
     monkeypatch: pytest.MonkeyPatch, width: int, portfolio: str
 ) -> None:
