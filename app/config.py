@@ -192,6 +192,12 @@ class Settings(BaseSettings):
     SIMULATION_RETENTION_DAYS: float = Field(
         90, ge=0, description="Saved simulations older than this are purged hourly; 0 = never."
     )
+    MAX_DATASETS_PER_USER: int = Field(
+        50, ge=1, description="Uploaded datasets an account may keep; beyond, uploads get 409."
+    )
+    MAX_DATASET_BYTES: int = Field(
+        2_097_152, ge=1024, description="Largest dataset CSV accepted (bytes); larger get 413."
+    )
     MAX_JOB_SIMULATIONS: int = Field(
         100_000_000, ge=1, description="Upper bound of num_simulations for a job (POST /jobs)."
     )

@@ -14,6 +14,7 @@ from app.api import (
     audit,
     auth,
     charts,
+    datasets,
     health,
     password,
     sessions,
@@ -23,6 +24,7 @@ from app.api import (
 from app.api import jobs as jobs_api
 from app.api import metrics as metrics_api
 from app.api.dashboard import mount_dashboard
+from app.api.datasets import dataset_upload_limits
 from app.api.docs import DOCS_ASSETS_URL, mount_docs
 from app.api.errors import register_error_handlers
 from app.api.rate_limit_docs import document_rate_limit_headers
@@ -81,6 +83,12 @@ TAGS = [
         "name": "jobs",
         "description": "Simulations run in the background on the job workers and their Dask "
         "cluster (up to 100M paths): start, follow, cancel. API key under /api/v1, JWT without.",
+    },
+    {
+        "name": "datasets",
+        "description": "Your own monthly histories, uploaded as CSV, to simulate on with "
+        '`data_source: "dataset"` (estimates, or the bootstrap). API key under /api/v1, JWT '
+        "without.",
     },
     {
         "name": "admin",
@@ -168,6 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     include_account_router(app, charts.router)
     include_account_router(app, jobs_api.router)
+    include_account_router(app, datasets.router)
     app.include_router(admin.router)
     app.include_router(audit.admin_router)
     app.include_router(metrics_api.router)
@@ -178,7 +187,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: a request meets security headers, request context, usage log,
     # CORS, the body-size limit, then the rate-limit headers.
     app.add_middleware(RateLimitHeadersMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.MAX_REQUEST_BYTES,
+        limits_by_path=dataset_upload_limits(settings.MAX_DATASET_BYTES),
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.CORS_ORIGINS,

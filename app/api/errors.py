@@ -26,6 +26,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.Forbidden: status.HTTP_403_FORBIDDEN,
     errors.NotFound: status.HTTP_404_NOT_FOUND,
     errors.Conflict: status.HTTP_409_CONFLICT,
+    errors.UnsupportedMediaType: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     errors.Locked: status.HTTP_423_LOCKED,
     errors.TooManyRequests: status.HTTP_429_TOO_MANY_REQUESTS,
     errors.Unavailable: status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -27,6 +27,7 @@ DEFAULT_DESCRIPTIONS = {
     404: "No such resource of yours",
     409: "The request conflicts with the current state",
     413: "Request body larger than MAX_REQUEST_BYTES",
+    415: "The body is not in a media type this route reads",
     422: "Invalid request: one entry per offending field",
     423: "Account locked after too many failed logins (see Retry-After)",
     429: "Rate limit reached (see Retry-After)",

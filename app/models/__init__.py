@@ -5,6 +5,7 @@ from app.models.api_key import ApiKey
 from app.models.audit_event import AuditEvent, AuditEventType
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
+from app.models.dataset import Dataset
 from app.models.idempotency_key import IdempotencyKey
 from app.models.job import SimulationJob
 from app.models.login_failure import LoginFailure
@@ -22,6 +23,7 @@ __all__ = [
     "AuthSession",
     "BackupCode",
     "Base",
+    "Dataset",
     "IdempotencyKey",
     "LoginChallenge",
     "LoginFailure",

@@ -39,6 +39,10 @@ class Conflict(DomainError):
     """The request breaks a uniqueness or count rule."""
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is not sent in a format the route reads."""
+
+
 class Locked(DomainError):
     """The account is temporarily locked."""
 

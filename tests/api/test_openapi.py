@@ -51,7 +51,10 @@ def untyped_objects(spec: dict, schema: dict, where: str, seen: set[str]) -> lis
     schema = resolve(spec, schema)
     problems = []
     is_object = schema.get("type") == "object" or "additionalProperties" in schema
-    if is_object and not schema.get("properties"):
+    # A map keyed by the caller's own names (a dataset's tickers) is typed by its values' model.
+    values = schema.get("additionalProperties")
+    typed_map = isinstance(values, dict) and "$ref" in values
+    if is_object and not schema.get("properties") and not typed_map:
         problems.append(f"{where}: an object without typed properties")
     if schema == {}:
         problems.append(f"{where}: an untyped value")
