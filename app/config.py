@@ -101,10 +101,19 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000/reset-password#token={token}",
         description="The link of password-reset emails; {token} is replaced by the token.",
     )
-    OUTBOX_POLL_SECONDS: float = Field(
-        2.0, gt=0, description="How often each worker looks for emails to send."
+    EMAIL_QUEUE: str = Field(
+        "emails",
+        min_length=1,
+        max_length=100,
+        description="The job queue of security emails; every API process sends from it.",
     )
-    OUTBOX_RETRY_MAX_SECONDS: float = Field(
+    EMAIL_POLL_SECONDS: float = Field(
+        2.0,
+        gt=0,
+        description="How often each worker looks for due emails (new ones come at once); "
+        "the first wait before a retry.",
+    )
+    EMAIL_RETRY_MAX_SECONDS: float = Field(
         300.0, gt=0, description="Longest wait between two tries of an email while SMTP is down."
     )
     EXPIRY_NOTICE_INTERVAL_SECONDS: float = Field(

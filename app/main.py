@@ -47,7 +47,6 @@ from app.services.hashing import run_hashing
 from app.services.job_queue import JobQueue
 from app.services.periodic import BackgroundJobs
 from app.services.rate_limit import RateLimiter
-from app.services.tasks import TASKS
 from app.services.usage import CallLogWriter
 
 logger = logging.getLogger("app")
@@ -114,9 +113,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     call_log_writer = CallLogWriter(database.sessionmaker)
     call_log_writer.start()
     app.state.call_log_writer = call_log_writer
-    background_jobs = BackgroundJobs(database, settings, TASKS)
+    background_jobs = BackgroundJobs(database, settings)
     background_jobs.start()
-    app.state.outbox_sender = background_jobs.outbox_sender
+    app.state.task_worker = background_jobs.task_worker
     # The first login for an unknown email must take as long as any other.
     await run_hashing(password_hasher(settings.BCRYPT_ROUNDS).verify_dummy, "warm-up")
     # Load the compiled engine now, so the first request is as fast as the rest; refuse to

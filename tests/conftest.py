@@ -6,6 +6,7 @@ embedded PostgreSQL started for this test session in a temporary folder.
 
 import contextlib
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
@@ -104,6 +105,12 @@ async def db(clean_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def email_queue() -> str:
+    """A job queue of emails for one test's apps: a task worker of another test (still
+    stopping, or in a server process) never takes them, whatever its SMTP server or key."""
+    return f"emails-{uuid.uuid4().hex[:12]}"
+
+
 def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "DATABASE_URL_ASYNC": database_url,
@@ -127,7 +134,10 @@ def settings_factory(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Callable[..., Settings]:
     data_dir = tmp_path_factory.mktemp("data")
-    return lambda **overrides: make_settings(database_url, data_dir, **overrides)
+    queue = email_queue()
+    return lambda **overrides: make_settings(
+        database_url, data_dir, **{"EMAIL_QUEUE": queue, **overrides}
+    )
 
 
 class AppClient(httpx.AsyncClient):

@@ -8,6 +8,8 @@ from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from fastapi import FastAPI
+from sqlalchemy import text
 
 REFUSED_RECIPIENT = "refused@example.com"
 
@@ -54,8 +56,8 @@ class Inbox:
             "SMTP_PORT": self.port,
             "SMTP_STARTTLS": False,
             "SMTP_TIMEOUT_SECONDS": 2.0,
-            "OUTBOX_POLL_SECONDS": 0.05,
-            "OUTBOX_RETRY_MAX_SECONDS": 0.2,
+            "EMAIL_POLL_SECONDS": 0.05,
+            "EMAIL_RETRY_MAX_SECONDS": 0.2,
         }
 
     def to(self, recipient: str) -> list[EmailMessage]:
@@ -71,6 +73,26 @@ class Inbox:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{len(received)} of {count} emails after {seconds} s")
             await asyncio.sleep(0.02)
+
+
+async def queue_drained(app: FastAPI, seconds: float = 10) -> None:
+    """Wait until the app's email queue holds no job to run or running (sent, or failed)."""
+    queue = app.state.settings.EMAIL_QUEUE
+    deadline = time.monotonic() + seconds
+    while True:
+        async with app.state.database.sessionmaker() as db:
+            waiting = await db.scalar(
+                text(
+                    "SELECT count(*) FROM procrastinate_jobs "
+                    "WHERE queue_name = :queue AND status IN ('todo', 'doing')"
+                ),
+                {"queue": queue},
+            )
+        if waiting == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{waiting} emails still queued after {seconds} s")
+        await asyncio.sleep(0.05)
 
 
 def body_of(message: EmailMessage) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, email_queue
 from tests.faults.services import free_port
 
 
@@ -37,6 +37,8 @@ class ServedApp:
             "AUTH_RATE_LIMIT": "10000/minute",
             "LOGIN_RATE_LIMIT": "10000/minute",
             "API_RATE_LIMIT": "10000/minute",
+            # Its own email queue: no other test's app or worker takes its emails, nor it theirs.
+            "EMAIL_QUEUE": email_queue(),
             **settings,
         }
         env.pop("REDIS_URL", None)

@@ -1,5 +1,8 @@
 """Migrations on a real PostgreSQL: they go up and down cleanly and agree with the models."""
 
+import json
+from pathlib import Path
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -8,7 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.models import Base
 from app.models.job import is_queue_table
-from tests.conftest import ensure_database_exists, run_alembic
+from app.security import encrypt
+from app.services.emails import queue_email
+from tests.conftest import (
+    TEST_DATA_ENCRYPTION_KEY,
+    app_clients,
+    ensure_database_exists,
+    make_settings,
+    run_alembic,
+)
+from tests.mail import Inbox, queue_drained
 
 
 async def _tables(engine: AsyncEngine) -> set[str]:
@@ -90,3 +102,115 @@ async def test_schema_keeps_the_spec_indexes_and_cascades(engine: AsyncEngine) -
     assert schema["api_call_logs"]["cascades"]["users"] == "CASCADE"
     for table in schema.values():
         assert table["timestamps"] and all(table["timestamps"].values())
+
+
+async def _scratch_engine(database_url: str, name: str) -> AsyncEngine:
+    url = make_url(database_url)
+    scratch_url = url.set(database=f"{url.database}_{name}").render_as_string(hide_password=False)
+    await ensure_database_exists(scratch_url)
+    engine = create_async_engine(scratch_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+async def test_queued_outbox_emails_move_to_the_job_queue_and_are_sent_once(
+    database_url: str, tmp_path: Path, inbox: Inbox
+) -> None:
+    engine = await _scratch_engine(database_url, "outbox_move")
+    keys = (TEST_DATA_ENCRYPTION_KEY,)
+
+    def payload(to: str) -> str:
+        return encrypt(keys, json.dumps({"to": to, "subject": "Moved", "body": "A notice"}))
+
+    try:
+        await run_alembic(engine, lambda config: command.upgrade(config, "datasets"))
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO outbox_messages (task, payload, dedupe_key, sent_at, failed_at) "
+                    "VALUES ('send_email', :pending, NULL, NULL, NULL), "
+                    "('send_email', NULL, 'api-key-expiring:7', now(), NULL), "
+                    "('send_email', NULL, NULL, now(), NULL), "
+                    "('send_email', :refused, NULL, NULL, now()), "
+                    "('issue_password_reset', :reset, NULL, NULL, NULL)"
+                ),
+                {
+                    "pending": payload("pending@example.com"),
+                    "refused": payload("refused@example.com"),
+                    "reset": encrypt(keys, json.dumps({"email": "nobody@example.com"})),
+                },
+            )
+        await run_alembic(engine, lambda config: command.upgrade(config, "head"))
+        async with engine.connect() as connection:
+            jobs = (
+                await connection.execute(
+                    text(
+                        "SELECT queue_name, task_name, status, args->>'email_id' AS email_id "
+                        "FROM procrastinate_jobs ORDER BY id"
+                    )
+                )
+            ).all()
+            guards = (
+                await connection.execute(
+                    text(
+                        "SELECT email_id, sent_at IS NOT NULL FROM email_deliveries "
+                        "ORDER BY email_id"
+                    )
+                )
+            ).all()
+        assert [tuple(job) for job in jobs] == [
+            ("emails", "send_email", "todo", "outbox-1"),
+            ("emails", "issue_password_reset", "todo", None),
+        ]
+        assert [tuple(guard) for guard in guards] == [
+            ("api-key-expiring-7", True),
+            ("outbox-1", False),
+        ]
+        url = engine.url.render_as_string(hide_password=False)
+        settings = make_settings(url, tmp_path, EMAIL_QUEUE="emails", **inbox.settings())
+        async with app_clients(lambda **_: settings) as build:
+            client = await build()
+            [message] = await inbox.wait_for(1)
+            await queue_drained(client.app)
+            async with client.app.state.database.sessionmaker() as db:
+                # The key noticed before the move is not noticed again.
+                await queue_email(
+                    db,
+                    settings,
+                    to="x@example.com",
+                    subject="s",
+                    body="b",
+                    email_id="api-key-expiring-7",
+                )
+                await db.commit()
+            await queue_drained(client.app)
+        assert message["To"] == "pending@example.com"
+        assert message["Message-ID"] == "<outbox-1@localhost>"
+        assert len(inbox.messages) == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_the_downgrade_moves_queued_emails_back_to_the_outbox(database_url: str) -> None:
+    engine = await _scratch_engine(database_url, "outbox_back")
+    try:
+        await run_alembic(engine, lambda config: command.upgrade(config, "head"))
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('emails', 'send_email', 0, "
+                    'NULL, NULL, \'{"email_id": "api-key-expiring-3", "payload": "p"}\', '
+                    "NULL)::procrastinate_job_to_defer_v1])"
+                )
+            )
+        await run_alembic(engine, lambda config: command.downgrade(config, "datasets"))
+        async with engine.connect() as connection:
+            outbox = text("SELECT task, payload, dedupe_key FROM outbox_messages")
+            rows = (await connection.execute(outbox)).all()
+            left = await connection.scalar(text("SELECT count(*) FROM procrastinate_jobs"))
+        assert [tuple(row) for row in rows] == [("send_email", "p", "api-key-expiring:3")]
+        assert left == 0
+    finally:
+        await engine.dispose()

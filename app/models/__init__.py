@@ -6,10 +6,10 @@ from app.models.audit_event import AuditEvent, AuditEventType
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.dataset import Dataset
+from app.models.email_delivery import EmailDelivery
 from app.models.idempotency_key import IdempotencyKey
 from app.models.job import SimulationJob
 from app.models.login_failure import LoginFailure
-from app.models.outbox import OutboxMessage
 from app.models.password_reset import PasswordResetToken
 from app.models.simulation import Simulation
 from app.models.two_factor import BackupCode, LoginChallenge, TwoFactor
@@ -24,10 +24,10 @@ __all__ = [
     "BackupCode",
     "Base",
     "Dataset",
+    "EmailDelivery",
     "IdempotencyKey",
     "LoginChallenge",
     "LoginFailure",
-    "OutboxMessage",
     "PasswordResetToken",
     "RefreshToken",
     "Simulation",

@@ -1,21 +1,37 @@
-"""The security emails: what each one says, queued in the outbox with the change it reports.
+"""The security emails: what each one says, queued on the task queue with the change it reports,
+and the task that sends one.
 
 Each holds no secret but the password-reset link; client details (user agent, network) are
-shown as plain text, control characters removed.
+shown as plain text, control characters removed. The job's payload is encrypted with
+DATA_ENCRYPTION_KEY and deleted once sent. Sending is guarded by the email's
+`email_deliveries` row: sent at most once, short of a crash between the SMTP server's
+acceptance and the commit (then re-sent with the same Message-ID).
 """
 
+import json
+import logging
 import unicodedata
+import uuid
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from cryptography.fernet import InvalidToken
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
-from app.services import outbox
+from app.models import EmailDelivery
+from app.security import decrypt, encrypt
+from app.services import task_queue
 from app.services.clients import ClientInfo
 from app.services.mailer import Email, message_id_for, send
+from app.services.task_queue import PermanentFailure
+
+logger = logging.getLogger(__name__)
 
 SEND_EMAIL = "send_email"
+SENT_RETENTION = timedelta(days=30)
 _SIGNATURE = "\n\n-- \nMonte Carlo Simulation: this is an automatic security notice."
 
 
@@ -29,30 +45,67 @@ def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-async def send_email(db: AsyncSession, settings: Settings, payload: dict, outbox_id: int) -> None:
-    """The outbox task that delivers one queued email."""
-    await send(settings, Email(**payload), message_id=message_id_for(settings, outbox_id))
-
-
-async def _queue(
+async def queue_email(
     db: AsyncSession,
     settings: Settings,
     *,
     to: str,
     subject: str,
     body: str,
-    dedupe_key: str | None = None,
+    email_id: str | None = None,
 ) -> None:
-    email = Email(to=to, subject=subject, body=body + _SIGNATURE)
-    await outbox.enqueue(
-        db, settings=settings, task=SEND_EMAIL, payload=asdict(email), dedupe_key=dedupe_key
+    """Queue the email in `db`'s transaction; an `email_id` already queued queues nothing."""
+    email_id = email_id or f"email-{uuid.uuid4().hex}"
+    guarded = await db.scalar(
+        insert(EmailDelivery)
+        .values(email_id=email_id)
+        .on_conflict_do_nothing(index_elements=["email_id"])
+        .returning(EmailDelivery.email_id)
     )
+    if guarded is None:
+        return
+    email = Email(to=to, subject=subject, body=body + _SIGNATURE)
+    payload = encrypt(settings.data_encryption_keys(), json.dumps(asdict(email)))
+    await task_queue.defer(
+        db, settings=settings, task=SEND_EMAIL, email_id=email_id, payload=payload
+    )
+
+
+async def deliver(
+    sessionmaker: async_sessionmaker, settings: Settings, *, email_id: str, payload: str
+) -> None:
+    """The task that sends one queued email, unless it was sent already."""
+    try:
+        email = Email(**json.loads(decrypt(settings.data_encryption_keys(), payload)))
+    except InvalidToken as error:
+        raise PermanentFailure("payload not readable with DATA_ENCRYPTION_KEY") from error
+    async with sessionmaker() as db, db.begin():
+        guard = await db.scalar(
+            select(EmailDelivery).where(EmailDelivery.email_id == email_id).with_for_update()
+        )
+        if guard is None:  # queued by hand, or its guard pruned: a new one, held from now
+            guard = EmailDelivery(email_id=email_id)
+            db.add(guard)
+            await db.flush()
+        elif guard.sent_at is not None:
+            logger.info("email already sent", extra={"email_id": email_id})
+            return
+        await send(settings, email, message_id=message_id_for(settings, email_id))
+        guard.sent_at = datetime.now(UTC)
+
+
+async def prune_sent(db: AsyncSession) -> int:
+    """Forget emails sent more than 30 days ago (their guards have done their job)."""
+    cutoff = datetime.now(UTC) - SENT_RETENTION
+    result = await db.execute(delete(EmailDelivery).where(EmailDelivery.sent_at < cutoff))
+    await db.commit()
+    return result.rowcount
 
 
 async def new_device(
     db: AsyncSession, settings: Settings, *, to: str, client: ClientInfo, at: datetime
 ) -> None:
-    await _queue(
+    await queue_email(
         db,
         settings,
         to=to,
@@ -74,7 +127,7 @@ async def lockout(
     failures: int,
     minutes: float,
 ) -> None:
-    await _queue(
+    await queue_email(
         db,
         settings,
         to=to,
@@ -91,7 +144,7 @@ async def two_factor_changed(
     db: AsyncSession, settings: Settings, *, to: str, enabled: bool, client: ClientInfo
 ) -> None:
     state = "turned on" if enabled else "turned off"
-    await _queue(
+    await queue_email(
         db,
         settings,
         to=to,
@@ -105,7 +158,7 @@ async def password_changed(
     db: AsyncSession, settings: Settings, *, to: str, reset: bool, client: ClientInfo
 ) -> None:
     how = "reset with an emailed link" if reset else "changed"
-    await _queue(
+    await queue_email(
         db,
         settings,
         to=to,
@@ -119,7 +172,7 @@ async def password_changed(
 async def password_reset_link(
     db: AsyncSession, settings: Settings, *, to: str, link: str, minutes: int
 ) -> None:
-    await _queue(
+    await queue_email(
         db,
         settings,
         to=to,
@@ -140,7 +193,7 @@ async def api_key_expiring(
     key_preview: str,
     expires_at: datetime,
 ) -> None:
-    await _queue(
+    await queue_email(
         db,
         settings,
         to=to,
@@ -148,5 +201,5 @@ async def api_key_expiring(
         body=f'Your API key "{_plain(key_name)}" ({key_preview}) expires on {_when(expires_at)}.'
         "\n\nScripts that use it will then get 401 answers: generate a new key and switch them "
         "over before that date.",
-        dedupe_key=f"api-key-expiring:{key_id}",
+        email_id=f"api-key-expiring-{key_id}",
     )

@@ -15,8 +15,8 @@ EXPIRY_NOTICE_DAYS = 7
 
 async def queue_expiry_notices(db: AsyncSession, *, settings: Settings) -> int:
     """Queue an email for each active key expiring within 7 days; a key already noticed is
-    skipped by its dedupe key, whichever worker runs this and however often. Returns the keys
-    looked at."""
+    skipped by its email id (`api-key-expiring-<id>`), whichever worker runs this and however
+    often. Returns the keys looked at."""
     now = datetime.now(UTC)
     expiring = await db.execute(
         select(ApiKey, User.email)

@@ -8,7 +8,7 @@ from email.utils import formatdate, parseaddr
 import aiosmtplib
 
 from app.config import Settings
-from app.services.outbox import PermanentFailure, TemporaryFailure
+from app.services.task_queue import PermanentFailure, TemporaryFailure
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +32,10 @@ def compose(settings: Settings, email: Email, *, message_id: str) -> EmailMessag
     return message
 
 
-def message_id_for(settings: Settings, outbox_id: int) -> str:
-    """The same id on every try of one outbox row: a receiver can drop a re-sent duplicate."""
+def message_id_for(settings: Settings, email_id: str) -> str:
+    """The same id on every try of one email: a receiver can drop a re-sent duplicate."""
     domain = parseaddr(settings.MAIL_FROM)[1].rpartition("@")[2] or "localhost"
-    return f"<outbox-{outbox_id}@{domain}>"
+    return f"<{email_id}@{domain}>"
 
 
 async def send(settings: Settings, email: Email, *, message_id: str) -> None:

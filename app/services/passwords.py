@@ -3,26 +3,29 @@
 - A change checks the current password like a sign-in (wrong ones count towards the address's
   lock), then revokes every other session of the account; this one stays.
 - "Forgot" only queues a task, the same for every email, existing or not: the answer, its body
-  and its timing cannot tell them apart. The task, run by the outbox sender, issues the link to
+  and its timing cannot tell them apart. The task, run by a task worker, issues the link to
   an active account (one per RESEND_SECONDS at most) and nothing to anyone else.
 - A reset link's token is good once, for 30 minutes; using it revokes every session.
 """
 
+import json
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, exists, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.models import AuditEventType, PasswordResetToken, User
-from app.security import sha256_hex
-from app.services import audit, emails, login_guard, outbox, sessions
+from app.security import decrypt, encrypt, sha256_hex
+from app.services import audit, emails, login_guard, sessions, task_queue
 from app.services.auth import find_user
 from app.services.clients import ClientInfo
 from app.services.errors import InvalidField
 from app.services.hashing import hash_password, verify_password
+from app.services.task_queue import PermanentFailure
 
 ISSUE_PASSWORD_RESET = "issue_password_reset"
 RESET_TOKEN_MINUTES = 30
@@ -69,19 +72,30 @@ async def request_reset(
     db: AsyncSession, *, settings: Settings, email: str, client: ClientInfo
 ) -> None:
     """Queue the reset of `email`'s password, whether or not such an account exists."""
-    await outbox.enqueue(
+    request = {"email": email, "ip": client.ip, "user_agent": client.user_agent}
+    await task_queue.defer(
         db,
         settings=settings,
         task=ISSUE_PASSWORD_RESET,
-        payload={"email": email, "ip": client.ip, "user_agent": client.user_agent},
+        payload=encrypt(settings.data_encryption_keys(), json.dumps(request)),
     )
     await db.commit()
 
 
 async def issue_reset_link(
-    db: AsyncSession, settings: Settings, payload: dict, outbox_id: int
+    sessionmaker: async_sessionmaker, settings: Settings, *, payload: str
 ) -> None:
-    """The outbox task behind "forgot": a token and its emailed link, for an active account."""
+    """The task behind "forgot": a token and its emailed link, for an active account."""
+    try:
+        request = json.loads(decrypt(settings.data_encryption_keys(), payload))
+    except InvalidToken as error:
+        raise PermanentFailure("payload not readable with DATA_ENCRYPTION_KEY") from error
+    async with sessionmaker() as db:
+        await _issue_reset_link(db, settings, request)
+        await db.commit()
+
+
+async def _issue_reset_link(db: AsyncSession, settings: Settings, payload: dict) -> None:
     user = await find_user(db, email=payload["email"])
     if user is None or user.status != "active":
         return

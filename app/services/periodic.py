@@ -1,5 +1,6 @@
-"""What every worker runs besides requests: the outbox sender, and jobs on a schedule. Each job
-is idempotent, so running it in several workers, or twice, changes nothing: no leader election."""
+"""What every worker runs besides requests: a task worker (security emails) and jobs on a
+schedule. Each scheduled job is idempotent, so running it in several workers, or twice, changes
+nothing: no leader election."""
 
 import asyncio
 import contextlib
@@ -11,14 +12,15 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from app.config import Settings
 from app.database import Database
 from app.services import (
+    emails,
     expiry_notices,
     login_guard,
-    outbox,
     passwords,
     saved_simulations,
     two_factor,
 )
-from app.services.outbox import OutboxSender, Task, log_background_failure
+from app.services.task_queue import TaskWorker, log_background_failure
+from app.services.tasks import background_tasks
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ async def daily_jobs(sessionmaker: async_sessionmaker, settings: Settings) -> No
     challenges and reset links."""
     async with sessionmaker() as db:
         await expiry_notices.queue_expiry_notices(db, settings=settings)
-        await outbox.prune_sent(db)
+        await emails.prune_sent(db)
         await login_guard.forget_stale_failures(db, settings=settings)
         await two_factor.forget_expired_challenges(db)
         await passwords.forget_expired_tokens(db)
@@ -75,10 +77,11 @@ class Periodic:
 
 
 class BackgroundJobs:
-    """One worker's outbox sender and daily jobs, on a pool of their own (two connections):
-    they never wait behind requests for a connection, nor take one a request needs."""
+    """One worker's task worker and scheduled jobs, on pools of their own (the task worker's
+    psycopg pool, two SQLAlchemy connections): they never wait behind requests for a
+    connection, nor take one a request needs."""
 
-    def __init__(self, database: Database, settings: Settings, tasks: dict[str, Task]) -> None:
+    def __init__(self, database: Database, settings: Settings) -> None:
         self.database = Database(
             database.engine.url.render_as_string(hide_password=False),
             pool_size=1,
@@ -88,7 +91,7 @@ class BackgroundJobs:
             statement_timeout_seconds=settings.DB_STATEMENT_TIMEOUT_SECONDS,
         )
         sessionmaker = self.database.sessionmaker
-        self.outbox_sender = OutboxSender(sessionmaker, settings, tasks)
+        self.task_worker = TaskWorker(settings, background_tasks(sessionmaker, settings))
         self._daily = Periodic(
             "daily-jobs",
             settings.EXPIRY_NOTICE_INTERVAL_SECONDS,
@@ -101,12 +104,12 @@ class BackgroundJobs:
             logger.warning("SMTP_HOST is unset: security emails are logged, not sent")
 
     def start(self) -> None:
-        self.outbox_sender.start()
+        self.task_worker.start()
         self._daily.start()
         self._hourly.start()
 
     async def close(self) -> None:
         await self._daily.close()
         await self._hourly.close()
-        await self.outbox_sender.close()
+        await self.task_worker.close()
         await self.database.dispose()

@@ -10,7 +10,7 @@ from app.services.periodic import daily_jobs
 from tests.api.test_api_keys import keys_of_new_user
 from tests.conftest import AppClient
 from tests.factories import PASSWORD, fail_login, login, register
-from tests.mail import Inbox, body_of
+from tests.mail import Inbox, body_of, queue_drained
 
 
 def assert_no_secret(message: object, *secrets: str) -> None:
@@ -70,7 +70,7 @@ async def test_each_expiring_api_key_is_reported_once(
     for _ in range(2):  # two days, or two workers: each key still gets one email
         await daily_jobs(database.sessionmaker, settings)
     messages = await inbox.wait_for(2)
-    await mail_client.app.state.outbox_sender.run_due()
+    await queue_drained(mail_client.app)
     assert len(inbox.messages) == 2
     previews = sorted(body_of(m).split("(")[1].split(")")[0] for m in messages)
     assert previews == sorted(f"mk_live_****...{key['key'][-4:]}" for key in keys[:2])

@@ -18,7 +18,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, email_queue
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = PROJECT_ROOT / "tests" / "browser" / "screenshots"
@@ -64,6 +64,7 @@ def serving(database_url: str, data_dir: Path, **settings: str) -> Iterator[str]
         "LOGIN_RATE_LIMIT": "10000/minute",
         "API_RATE_LIMIT": "10000/minute",
         "LOG_LEVEL": "WARNING",
+        "EMAIL_QUEUE": email_queue(),  # its emails are its own
         **settings,
     }
     environment.pop("REDIS_URL", None)
@@ -105,8 +106,8 @@ def serving(database_url: str, data_dir: Path, **settings: str) -> Iterator[str]
             process.wait()
 
 
-# Package-scoped: a served app sends outbox emails and runs periodic jobs on the shared test
-# database; it must be gone before the tests of other packages queue their own.
+# Package-scoped: a served app runs periodic jobs on the shared test database; it must be gone
+# before the tests of other packages run theirs. (Its emails go to a queue of its own.)
 @pytest.fixture(scope="package")
 def server(
     engine: AsyncEngine,
