@@ -16,7 +16,7 @@ from app.schemas.text import PlainText
 
 AssetClass = Literal["equity", "bonds", "cash", "real_estate", "commodities", "crypto"]
 Rebalancing = Literal["monthly", "quarterly", "annually", "none"]
-DataSource = Literal["assumptions", "bloomberg"]
+DataSource = Literal["assumptions", "bloomberg", "dataset"]
 WEIGHT_SUM_TOLERANCE = 1e-6
 MAX_SEED = 2**63 - 1
 MAX_SAMPLE_VALUES = 250_000  # sample_paths x (months + 1): bounds the response and the saved row
@@ -120,7 +120,14 @@ class SimulationParameters(BaseModel):
     data_source: DataSource = Field(
         "assumptions",
         description="Where expected returns, volatilities and correlations not given come from; "
-        "for `bootstrap`, the history resampled.",
+        "for `bootstrap`, the history resampled. `dataset`: one of your datasets, dataset_id.",
+    )
+    dataset_id: str | None = Field(
+        None,
+        pattern=r"^ds_[0-9a-f]{12}$",
+        description="For data_source `dataset`: the dataset (POST /api/v1/datasets) whose "
+        "columns include every portfolio ticker.",
+        examples=["ds_a3b4c5d6e7f8"],
     )
     return_model: ReturnModelInput = Field(
         default_factory=NormalModel,
@@ -135,6 +142,12 @@ class SimulationParameters(BaseModel):
                 "the bootstrap return model needs a history: set data_source to "
                 "`dataset` or `bloomberg` (assumptions have none)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _dataset_id_with_the_dataset_source(self) -> "SimulationParameters":
+        if (self.data_source == "dataset") != (self.dataset_id is not None):
+            raise ValueError("dataset_id goes with data_source `dataset`: give both or neither")
         return self
 
     @model_validator(mode="after")

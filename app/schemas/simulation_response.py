@@ -15,7 +15,7 @@ from app.schemas.return_model import NormalModel, ReturnModelInput
 from app.schemas.simulation import AssetClass, DataSource, Rebalancing
 
 Money = float | None
-InputSource = Literal["request", "assumptions", "bloomberg"]
+InputSource = Literal["request", "assumptions", "bloomberg", "dataset"]
 _MONEY = "in the currency of initial_investment"
 
 
@@ -165,6 +165,7 @@ class AppliedParameters(BaseModel):
     inflation_rate: float = Field(description="Annual inflation rate, a fraction.")
     sample_paths: int = Field(description="Whole paths returned in results.sample_paths.")
     data_source: DataSource = Field(description="Where unspecified market inputs come from.")
+    dataset_id: str | None = Field(None, description="The dataset, for data_source `dataset`.")
     return_model: ReturnModelInput = Field(
         default_factory=NormalModel, description="How monthly returns were drawn."
     )
@@ -176,8 +177,8 @@ class AppliedHistory(BaseModel):
     source: Literal["bloomberg", "dataset"] = Field(description="Where it came from.")
     months: int = Field(description="Monthly returns in it.")
     dataset_id: str | None = Field(None, description="The dataset, for `dataset`.")
-    first_month: str | None = Field(None, description="Its first month, YYYY-MM (datasets).")
-    last_month: str | None = Field(None, description="Its last month, YYYY-MM (datasets).")
+    first_month: str | None = Field(None, description="Its first return's month, YYYY-MM.")
+    last_month: str | None = Field(None, description="Its last return's month, YYYY-MM.")
 
 
 class AppliedAsset(BaseModel):
@@ -187,10 +188,12 @@ class AppliedAsset(BaseModel):
     expected_return: float = Field(description="Annual expected arithmetic return, a fraction.")
     volatility: float = Field(description="Annual volatility, a fraction.")
     return_source: InputSource = Field(
-        description="Where expected_return came from: `request`, `assumptions` or `bloomberg`."
+        description="Where expected_return came from: `request`, `assumptions`, `bloomberg` or "
+        "`dataset`."
     )
     volatility_source: InputSource = Field(
-        description="Where volatility came from: `request`, `assumptions` or `bloomberg`."
+        description="Where volatility came from: `request`, `assumptions`, `bloomberg` or "
+        "`dataset`."
     )
 
 
@@ -201,7 +204,7 @@ class AppliedInputs(BaseModel):
         description="The correlation matrix applied, n x n in asset order; dimensionless."
     )
     correlation_source: InputSource = Field(
-        description="Where it came from: `request`, `assumptions` or `bloomberg`."
+        description="Where it came from: `request`, `assumptions`, `bloomberg` or `dataset`."
     )
     history: AppliedHistory | None = Field(
         None, description="The monthly history used, when the data source has one."

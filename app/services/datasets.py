@@ -8,13 +8,15 @@ import anyio
 import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import undefer
 
 from app.config import Settings
 from app.models import Dataset, User
 from app.models.dataset import RETURNS_DTYPE
+from app.schemas.simulation import SimulationRequest
 from app.services.dataset_csv import DatasetKind, Month, ParsedDataset, parse_dataset_csv
-from app.services.errors import Conflict, NotFound
-from app.services.market_data import log_return_correlation, log_return_deviations
+from app.services.errors import Conflict, InvalidField, NotFound
+from app.services.market_data import MarketHistory, estimate_from_returns
 
 NOT_FOUND = "Dataset not found"
 
@@ -24,21 +26,18 @@ def new_dataset_id() -> str:
 
 
 def summary_of(tickers: tuple[str, ...], monthly_returns: np.ndarray) -> dict:
-    """Per ticker annual_return = 12 ln(mean(1 + r)) and annual_volatility =
-    sqrt(12) std(ln(1 + r)) (sample std); the correlation of ln(1 + r)."""
-    log_returns = np.log1p(monthly_returns)
-    deviations = log_return_deviations(log_returns)
-    volatility = np.sqrt(12.0 * (deviations**2).sum(axis=0) / (log_returns.shape[0] - 1))
-    annual_return = 12.0 * np.log(np.mean(1.0 + monthly_returns, axis=0))
+    """Per ticker annual_return and annual_volatility, and the correlation, as the normal and
+    Student-t models take them from the dataset (market_data.estimate_from_returns)."""
+    estimates = estimate_from_returns(tickers, monthly_returns)
     return {
         "statistics": {
             ticker: {
-                "annual_return": float(annual_return[i]),
-                "annual_volatility": float(volatility[i]),
+                "annual_return": float(estimates.annual_returns[i]),
+                "annual_volatility": float(estimates.annual_volatilities[i]),
             }
             for i, ticker in enumerate(tickers)
         },
-        "correlation": log_return_correlation(log_returns).tolist(),
+        "correlation": estimates.correlation.tolist(),
     }
 
 
@@ -139,3 +138,40 @@ async def delete_dataset(db: AsyncSession, *, user_id: int, dataset_id: str) -> 
     await db.commit()
     if result.rowcount != 1:
         raise NotFound(NOT_FOUND)
+
+
+async def history_for_request(
+    db: AsyncSession, *, user_id: int, request: SimulationRequest
+) -> MarketHistory | None:
+    """The request's dataset history (columns in asset order) for data source `dataset`, None
+    for another source; a 422 for an id not of this account or a ticker not in the dataset."""
+    parameters = request.parameters
+    if parameters.data_source != "dataset" or parameters.dataset_id is None:
+        return None
+    dataset = await db.scalar(
+        select(Dataset)
+        .options(undefer(Dataset.returns))
+        .where(_owned(user_id, parameters.dataset_id))
+    )
+    if dataset is None:
+        raise InvalidField(
+            ("body", "parameters", "dataset_id"),
+            f"no dataset {parameters.dataset_id} of yours (see GET /api/v1/datasets)",
+        )
+    tickers = [asset.ticker for asset in request.portfolio.assets]
+    missing = [ticker for ticker in tickers if ticker not in dataset.tickers]
+    if missing:
+        raise InvalidField(
+            ("body", "portfolio", "assets"),
+            f"not columns of dataset {dataset.id}: {', '.join(missing)} (its tickers: "
+            f"{', '.join(dataset.tickers)})",
+        )
+    columns = [dataset.tickers.index(ticker) for ticker in tickers]
+    body = dataset_body(dataset)
+    return MarketHistory(
+        "dataset",
+        np.ascontiguousarray(dataset.monthly_returns()[:, columns]),
+        dataset_id=dataset.id,
+        first_month=body["first_month"],
+        last_month=body["last_month"],
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from app.config import Settings
 from app.database import Database
 from app.schemas.simulation import SimulationRequest
-from app.services import jobs, monte_carlo, saved_simulations
+from app.services import datasets, jobs, monte_carlo, saved_simulations
 from app.services.errors import InvalidInput
 from app.services.job_compute import RunCancelled, ShardedRun, connect, shard_paths_for
 from app.services.job_queue import QUEUE, RUN_JOB, build_app
@@ -49,7 +49,11 @@ class JobRunner:
             return
         try:
             request = SimulationRequest.model_validate_json(json.dumps(job.request))
-            market = await monte_carlo.resolve_market(request)
+            async with self.sessionmaker() as db:
+                dataset = await datasets.history_for_request(
+                    db, user_id=job.user_id, request=request
+                )
+            market = await monte_carlo.resolve_market(request, dataset)
             inputs = monte_carlo.engine_inputs(request, market, job.paths_total)
             run = ShardedRun(
                 self.client,

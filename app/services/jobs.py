@@ -20,7 +20,7 @@ from app.models.job import ACTIVE_STATUSES, SimulationJob
 from app.observability import metrics
 from app.schemas.job import JobResponse
 from app.schemas.simulation import SimulationRequest
-from app.services import idempotency, saved_simulations
+from app.services import datasets, idempotency, saved_simulations
 from app.services.errors import Conflict, NotFound, TooManyRequests
 from app.services.idempotency import Claim
 from app.services.job_queue import JobQueue
@@ -70,6 +70,8 @@ async def create_job(
         max_paths=settings.MAX_JOB_SIMULATIONS,
         max_steps=settings.MAX_JOB_SIMULATION_STEPS,
     )
+    # The dataset's rules answer now (422), not when the job runs.
+    await datasets.history_for_request(db, user_id=user_id, request=request)
     # The account's row lock serialises its job creations, so the active-job cap holds.
     await db.execute(select(User.id).where(User.id == user_id).with_for_update())
     active = await db.scalar(

@@ -1,13 +1,15 @@
 """Market inputs for a simulation: per-asset expected return and volatility, and a correlation.
 
-Three sources, in order of precedence: values given in the request, Bloomberg estimates
-(`data_source="bloomberg"`), and the long-run assumptions per asset class below (see
+Three sources, in order of precedence: values given in the request, estimates from a history
+(Bloomberg's, `data_source="bloomberg"`, or an uploaded dataset's, `data_source="dataset"`), and
+the long-run assumptions per asset class below (see
 docs/engine.md for where the numbers come from). Bloomberg is reached through the optional `xbbg`
 package, imported lazily; its calls block, so callers run `resolve_market_inputs` in a thread.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import threading
@@ -20,7 +22,7 @@ import numpy as np
 from app.services.errors import InvalidInput, Unavailable
 
 ASSET_CLASSES = ("equity", "bonds", "cash", "real_estate", "commodities", "crypto")
-DATA_SOURCES = ("assumptions", "bloomberg")
+DATA_SOURCES = ("assumptions", "bloomberg", "dataset")
 
 # Long-run nominal annual assumptions: (expected arithmetic return mu, volatility sigma).
 ASSUMPTIONS: dict[str, tuple[float, float]] = {
@@ -111,6 +113,8 @@ class Estimates:
     annual_volatilities: np.ndarray
     correlation: np.ndarray
     monthly_returns: np.ndarray  # simple returns, shape (months, tickers)
+    first_month: str | None = None  # the first return's month, YYYY-MM
+    last_month: str | None = None
 
 
 _cache: dict[tuple[tuple[str, ...], dt.date], Estimates] = {}
@@ -150,6 +154,23 @@ def log_return_correlation(log_returns: np.ndarray) -> np.ndarray:
     return correlation
 
 
+def estimate_from_returns(tickers: Sequence[str], monthly_returns: np.ndarray) -> Estimates:
+    """The normal and Student-t models' parameters from a history of monthly simple returns r
+    (a dataset's): mu = 12 ln(mean(1 + r)), so that E[1 + r] = exp(mu / 12) as in the model;
+    sigma = sqrt(12) std(ln(1 + r)) (sample std); the correlation of ln(1 + r)."""
+    log_returns = np.log1p(monthly_returns)
+    deviations = log_return_deviations(log_returns)
+    volatility = np.sqrt(12.0 * (deviations**2).sum(axis=0) / (log_returns.shape[0] - 1))
+    expected = 12.0 * np.log(np.mean(1.0 + monthly_returns, axis=0))
+    correlation = log_return_correlation(log_returns)
+    return Estimates(tuple(tickers), expected, volatility, correlation, monthly_returns)
+
+
+def month_of(date: Any) -> str:
+    """YYYY-MM of a date, a datetime or an ISO date string."""
+    return date.strftime("%Y-%m") if hasattr(date, "strftime") else str(date)[:7]
+
+
 def estimate_from_prices(tickers: Sequence[str], prices: np.ndarray) -> Estimates:
     """GBM parameters from aligned month-end prices, shape (months, tickers).
 
@@ -181,8 +202,8 @@ def _rows(frame: Any) -> Iterable[dict]:
     return frame
 
 
-def _aligned_prices(frame: Any, tickers: Sequence[str]) -> np.ndarray:
-    """Month-end prices on the dates every ticker has, shape (dates, tickers)."""
+def _aligned_prices(frame: Any, tickers: Sequence[str]) -> tuple[list, np.ndarray]:
+    """The dates every ticker has, and the month-end prices on them, shape (dates, tickers)."""
     series: dict[str, dict[Any, float]] = {t: {} for t in tickers}
     for row in _rows(frame):
         ticker = row.get("ticker")
@@ -193,7 +214,7 @@ def _aligned_prices(frame: Any, tickers: Sequence[str]) -> np.ndarray:
     if missing:
         raise MarketDataError(f"Bloomberg returned no price history for {', '.join(missing)}")
     dates = sorted(set.intersection(*(set(s) for s in series.values())))
-    return np.array([[series[t][d] for t in tickers] for d in dates], dtype=np.float64)
+    return dates, np.array([[series[t][d] for t in tickers] for d in dates], dtype=np.float64)
 
 
 def fetch_bloomberg_estimates(tickers: Sequence[str], *, today: dt.date | None = None) -> Estimates:
@@ -221,7 +242,12 @@ def fetch_bloomberg_estimates(tickers: Sequence[str], *, today: dt.date | None =
         )
     except Exception as error:  # no terminal / session, timeouts, entitlement errors
         raise MarketDataUnavailable(f"Bloomberg request failed: {error}") from error
-    estimates = estimate_from_prices(key[0], _aligned_prices(frame, key[0]))
+    dates, prices = _aligned_prices(frame, key[0])
+    estimates = dataclasses.replace(
+        estimate_from_prices(key[0], prices),
+        first_month=month_of(dates[1]),
+        last_month=month_of(dates[-1]),
+    )
     with _cache_lock:
         for stale in [k for k in _cache if k[1] != today]:
             del _cache[stale]
@@ -239,10 +265,12 @@ def resolve_market_inputs(
     assets: Sequence[AssetSpec],
     correlation: Sequence[Sequence[float]] | np.ndarray | None = None,
     data_source: str = "assumptions",
+    dataset: MarketHistory | None = None,
 ) -> MarketInputs:
     """Per-asset mu and sigma and the correlation: request values first, then the source.
 
     Bloomberg is only called for what the request leaves open; it may block for seconds.
+    `dataset` is the history of data source `dataset`, its columns in asset order.
     """
     if data_source not in DATA_SOURCES:
         raise MarketDataError(f"data_source must be one of {', '.join(DATA_SOURCES)}")
@@ -263,9 +291,13 @@ def resolve_market_inputs(
         a.expected_return is None or a.volatility is None for a in assets
     )
     estimates = None
-    if data_source == "bloomberg" and needs_market:
+    if data_source == "dataset":
+        if dataset is None:
+            raise MarketDataError("data_source dataset needs the dataset's history")
+        estimates = estimate_from_returns([a.ticker for a in assets], dataset.monthly_returns)
+    elif data_source == "bloomberg" and needs_market:
         estimates = fetch_bloomberg_estimates([a.ticker for a in assets])
-    fallback = "bloomberg" if estimates is not None else "assumptions"
+    fallback = data_source if estimates is not None else "assumptions"
 
     returns, vols, sources = np.empty(n), np.empty(n), []
     for i, asset in enumerate(assets):
@@ -285,15 +317,21 @@ def resolve_market_inputs(
                 "volatility_source": fallback if asset.volatility is None else "request",
             }
         )
-    history = None
+    history = dataset
     if estimates is not None:
         order = [estimates.tickers.index(a.ticker) for a in assets]
-        history = MarketHistory("bloomberg", estimates.monthly_returns[:, order])
+    if estimates is not None and data_source == "bloomberg":
+        history = MarketHistory(
+            "bloomberg",
+            estimates.monthly_returns[:, order],
+            first_month=estimates.first_month,
+            last_month=estimates.last_month,
+        )
     if given is not None:
         matrix, correlation_source = given, "request"
     elif estimates is not None:
         matrix = estimates.correlation[np.ix_(order, order)]
-        correlation_source = "bloomberg"
+        correlation_source = data_source
     else:
         matrix = assumption_correlation([a.asset_class for a in assets])
         correlation_source = "assumptions"

@@ -21,12 +21,12 @@ from app.observability.metrics import observe_simulation
 from app.observability.tracing import traced
 from app.schemas.simulation import SimulationRequest
 from app.schemas.simulation_response import SimulationResponse
-from app.services import saved_simulations
+from app.services import datasets, saved_simulations
 from app.services.capacity import SimulationSlots
 from app.services.compression import pack
 from app.services.errors import InvalidField, InvalidInput
 from app.services.idempotency import Claim
-from app.services.market_data import MarketInputs, resolve_market_inputs
+from app.services.market_data import MarketHistory, MarketInputs, resolve_market_inputs
 from app.services.return_models import engine_return_model
 
 
@@ -142,14 +142,18 @@ def _applied_inputs(request: SimulationRequest, market: MarketInputs, output: Ru
     }
 
 
-async def resolve_market(request: SimulationRequest) -> MarketInputs:
+async def resolve_market(
+    request: SimulationRequest, dataset: MarketHistory | None = None
+) -> MarketInputs:
+    """The market inputs; `dataset` is the history of data source `dataset`
+    (datasets.history_for_request)."""
     portfolio = request.portfolio
     source = request.parameters.data_source
     if source == "bloomberg":  # xbbg blocks on the network
         return await anyio.to_thread.run_sync(
             resolve_market_inputs, portfolio.assets, portfolio.correlation, source
         )
-    return resolve_market_inputs(portfolio.assets, portfolio.correlation, source)
+    return resolve_market_inputs(portfolio.assets, portfolio.correlation, source, dataset)
 
 
 DEFAULT_SIMULATIONS = 10_000
@@ -216,7 +220,8 @@ async def simulate_and_save(
     """Simulate the request's portfolio, save the run (completing its idempotency claim), and
     return the response body."""
     num_paths = applied_num_simulations(request, settings)
-    market = await resolve_market(request)
+    dataset = await datasets.history_for_request(db, user_id=user_id, request=request)
+    market = await resolve_market(request, dataset)
     parameters = request.parameters
     inputs = engine_inputs(request, market, num_paths)
     simulation_id = saved_simulations.new_simulation_id()

@@ -110,8 +110,8 @@ async def test_bloomberg_bootstrap_replays_whole_months_of_the_fetched_history(
         "source": "bloomberg",
         "months": 120,
         "dataset_id": None,
-        "first_month": None,
-        "last_month": None,
+        "first_month": "2016-02",  # the first return: month_ends start in 2016-01
+        "last_month": "2026-01",
     }
     assert inputs["parameters"]["return_model"] == {"type": "bootstrap", "block_months": 1}
     assert [a["return_source"] for a in inputs["assets"]] == ["bloomberg", "bloomberg"]
