@@ -10,7 +10,9 @@ raw sockets and reads answers by Content-Length, so that it spends far less CPU 
 the server (it runs on the same cores). Clients are spread over `--accounts` accounts (default:
 one each, as 16 users would be). With `--baseline`, the older commit is exported (`git archive`)
 to a folder kept between runs, each variant gets its own database, and the rounds alternate
-baseline, current, baseline, current...: the ratio compares the two under the same noise.
+baseline, current, baseline, current...: the ratio compares the two under the same noise. The
+server's CPU time per answer (its process and workers, not PostgreSQL's) is the figure least moved by
+other load on the machine.
 """
 
 import argparse
@@ -21,6 +23,7 @@ import statistics
 import time
 
 import httpx
+import psutil
 
 from app.schemas.simulation import SPEC_EXAMPLE
 from benchmarks.server import (
@@ -93,15 +96,36 @@ async def load(
     return latencies, statuses, max(sizes, default=0), elapsed
 
 
+def server_cpu_seconds(port: int) -> float:
+    """CPU seconds used so far by the server listening on `port` and every process of its
+    session (its uvicorn workers): unlike requests/s, barely moved by other load on the cores."""
+    leaders = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if "app" in (process.info["cmdline"] or []) and str(port) in (process.info["cmdline"] or [])
+    ]
+    total = 0.0
+    for leader in leaders:
+        for process in [leader, *leader.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
 async def measure_round(base_url: str, clients: int, accounts: int, seconds: float) -> dict:
     url = httpx.URL(base_url)
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as setup:
         keys = [(await user_with_api_key(setup))[2] for _ in range(accounts)]
     requests = [simulate_request(url.host, url.port, keys[i % accounts]) for i in range(clients)]
     await load(url.host, url.port, requests, min(3.0, seconds))  # warm pools and connections
+    cpu_before = server_cpu_seconds(url.port)
     latencies, statuses, size, elapsed = await load(url.host, url.port, requests, seconds)
+    cpu_used = server_cpu_seconds(url.port) - cpu_before
+    answered = sum(statuses.values())
     return {
         "requests_per_s": round(statuses.get(200, 0) / elapsed, 1),
+        "server_cpu_ms_per_request": round(1000 * cpu_used / max(answered, 1), 2),
         "p50_ms": ms(percentile(latencies, 50)),
         "p95_ms": ms(percentile(latencies, 95)),
         "p99_ms": ms(percentile(latencies, 99)),
@@ -114,6 +138,9 @@ def summarize(rounds: list[dict]) -> dict:
     return {
         "requests_per_s": statistics.median(r["requests_per_s"] for r in rounds),
         "requests_per_s_rounds": [r["requests_per_s"] for r in rounds],
+        "server_cpu_ms_per_request": statistics.median(
+            r["server_cpu_ms_per_request"] for r in rounds
+        ),
         "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
         "p95_ms": statistics.median(r["p95_ms"] for r in rounds),
         "non_200": sum(r["non_200"] for r in rounds),
@@ -159,6 +186,11 @@ def main() -> None:
         figures["baseline"] = args.baseline
         figures["speedup"] = round(
             figures["current_requests_per_s"] / max(figures["baseline_requests_per_s"], 1e-9), 2
+        )
+        figures["cpu_per_request_ratio"] = round(
+            figures["current_server_cpu_ms_per_request"]
+            / max(figures["baseline_server_cpu_ms_per_request"], 1e-9),
+            2,
         )
     report("capacity: POST /api/v1/simulate (spec example), concurrent clients", figures)
 
