@@ -11,8 +11,8 @@ the server (it runs on the same cores). Clients are spread over `--accounts` acc
 one each, as 16 users would be). With `--baseline`, the older commit is exported (`git archive`)
 to a folder kept between runs, each variant gets its own database, and the rounds alternate
 baseline, current, baseline, current...: the ratio compares the two under the same noise. The
-server's CPU time per answer (its process and workers, not PostgreSQL's) is the figure least moved by
-other load on the machine.
+server's CPU time per answer (its process and workers, not PostgreSQL's) is the figure least
+moved by other load on the machine.
 """
 
 import argparse
