@@ -235,6 +235,7 @@ async def test_every_page_is_readable_at_phone_width(
     for link, heading in [
         ("API keys", "API keys"),
         ("Saved", "Saved simulations"),
+        ("Datasets", "Datasets"),
         ("Usage", "Usage"),
         ("Security", "Security"),
     ]:

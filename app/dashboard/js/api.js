@@ -38,11 +38,15 @@ async function failure(response) {
   return new ApiError(response.status, detail, retryAfter);
 }
 
-async function send(path, { method = "GET", body, headers = {} } = {}) {
+async function send(path, { method = "GET", body, csv, headers = {} } = {}) {
   const options = { method, headers: { ...headers }, credentials: "same-origin" };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
+  }
+  if (csv !== undefined) {
+    options.headers["Content-Type"] = "text/csv";
+    options.body = csv; // a File or a string, sent as it is
   }
   if (accessToken) options.headers.Authorization = `Bearer ${accessToken}`;
   return fetch(path, options);
@@ -102,6 +106,8 @@ export async function call(path, options = {}) {
 export const getJson = async (path) => (await call(path)).json();
 export const postJson = async (path, body) => (await call(path, { method: "POST", body })).json();
 export const remove = async (path) => call(path, { method: "DELETE" });
+/** POST a CSV file (or text) as the body, the way the datasets route reads it. */
+export const postCsv = async (path, csv) => (await call(path, { method: "POST", csv })).json();
 
 export async function signIn(email, password) {
   const response = await fetch("/auth/login", {

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 import { status } from "./dom.js";
 import { signInPage, signUpPage } from "./pages/account.js";
+import { datasetsPage } from "./pages/datasets.js";
 import { keysPage } from "./pages/keys.js";
 import { resultPage } from "./pages/result.js";
 import { runPage } from "./pages/run.js";
@@ -11,7 +12,15 @@ import { securityPage } from "./pages/security.js";
 import { usagePage } from "./pages/usage.js";
 
 const PUBLIC = { signin: signInPage, signup: signUpPage };
-const PRIVATE = { run: runPage, keys: keysPage, result: resultPage, simulations: savedPage, usage: usagePage, security: securityPage };
+const PRIVATE = {
+  run: runPage,
+  datasets: datasetsPage,
+  keys: keysPage,
+  result: resultPage,
+  simulations: savedPage,
+  usage: usagePage,
+  security: securityPage,
+};
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");

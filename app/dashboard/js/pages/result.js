@@ -92,6 +92,7 @@ export async function resultPage(main, { params }) {
       `seed ${parameters.seed}, run ${when(result.created_at)} in ${ratio(result.execution_time_seconds)} s. ` +
       `Money invested: ${money(results.total_invested)}.`,
   );
+  const model = el("p", { id: "return-model" }, describeModel(inputs));
   const tables = [
     figuresTable("Final value", "final_value_stats", results.final_value_stats),
     figuresTable("Risk", "risk_metrics", results.risk_metrics),
@@ -107,11 +108,27 @@ export async function resultPage(main, { params }) {
   show(
     main,
     `Simulation ${id}`,
-    el("section", { "aria-label": "Summary" }, summary, controls),
+    el("section", { "aria-label": "Summary" }, summary, model, controls),
     el("section", { "aria-label": "Charts" }, fan.figure, histogram.figure),
     el("section", { "aria-label": "Figures", id: "figures" }, tables),
   );
   await Promise.all([fan.draw(false), histogram.draw(false)]);
+}
+
+const SOURCES = { assumptions: "the assumptions by asset class", bloomberg: "Bloomberg", dataset: "dataset" };
+
+/** "Returns: block bootstrap (12-month blocks) of dataset ds_… (2015-01 to 2019-12, 60 months)." */
+function describeModel(inputs) {
+  const model = inputs.parameters.return_model ?? { type: "normal" };
+  const history = inputs.history;
+  const months = history?.first_month ? ` (${history.first_month} to ${history.last_month}, ${history.months} months)` : "";
+  const from = history?.source === "dataset" ? `dataset ${history.dataset_id}${months}` : `${SOURCES[inputs.parameters.data_source] ?? inputs.parameters.data_source}${months}`;
+  if (model.type === "bootstrap") {
+    const blocks = model.block_months > 1 ? `block bootstrap (${model.block_months}-month blocks)` : "bootstrap of single months";
+    return `Returns: ${blocks} of ${from}.`;
+  }
+  const kind = model.type === "student_t" ? `Student-t with ${model.degrees_of_freedom} degrees of freedom` : "normal (lognormal)";
+  return `Returns: ${kind}; market data from ${from}.`;
 }
 
 function toFixedPercent(weight) {

@@ -1,9 +1,11 @@
 // Run a simulation: asset rows (ticker, class, weight) with a running weight sum, the parameters,
-// pre-filled with the spec's example request as the service documents it in its OpenAPI schema.
+// pre-filled with the spec's example request as the service documents it in its OpenAPI schema;
+// the return model and where the market data comes from (one of your datasets, too).
 
 import * as api from "../api.js";
 import { el, errorBox, field, show, status } from "../dom.js";
 import { explain } from "../format.js";
+import { listDatasets } from "./datasets.js";
 import { remember } from "./result.js";
 
 const FALLBACK_CLASSES = ["equity", "bonds", "cash", "real_estate", "commodities", "crypto"];
@@ -38,8 +40,78 @@ async function requestSchema() {
 
 const toPercent = (weight) => Math.round(weight * 1e6) / 1e4;
 
-export async function runPage(main, { go }) {
+const DATA_SOURCES = [
+  ["assumptions", "Assumptions by asset class"],
+  ["dataset", "One of your datasets"],
+  ["bloomberg", "Bloomberg (10 years of monthly prices)"],
+];
+const RETURN_MODELS = [
+  ["normal", "Normal (lognormal)"],
+  ["student_t", "Student-t (fat tails)"],
+  ["bootstrap", "Bootstrap of the history"],
+];
+
+/** The return model and data source controls; `parameters()` gives their request fields. */
+async function marketControls(preselectedDataset) {
+  let datasets = [];
+  let datasetProblem = null;
+  try {
+    datasets = await listDatasets();
+  } catch (error) {
+    datasetProblem = explain(error);
+  }
+  const source = el("select", { name: "data_source" }, DATA_SOURCES.map(([value, text]) => el("option", { value }, text)));
+  const dataset = el(
+    "select",
+    { name: "dataset_id" },
+    datasets.length
+      ? datasets.map((d) => el("option", { value: d.dataset_id, selected: d.dataset_id === preselectedDataset }, `${d.name} (${d.tickers.join(", ")}; ${d.first_month} to ${d.last_month})`))
+      : el("option", { value: "" }, "No datasets yet: upload one on the Datasets page"),
+  );
+  const useTickers = el("button", { type: "button", class: "secondary" }, "Use the dataset's tickers");
+  const model = el("select", { name: "return_model" }, RETURN_MODELS.map(([value, text]) => el("option", { value }, text)));
+  const degrees = el("input", { type: "number", name: "degrees_of_freedom", min: 3, max: 100, step: 1, value: "5" });
+  const blocks = el("input", { type: "number", name: "block_months", min: 1, max: 120, step: 1, value: "1" });
+  const datasetField = field("Dataset", dataset, datasetProblem ?? "Every ticker of the portfolio must be one of its columns.");
+  const degreesField = field("Degrees of freedom", degrees, "3 to 100: lower means fatter tails.");
+  const blocksField = field("Block length (months)", blocks, "1 to 120: months replayed together; more keeps the history's momentum.");
+  const datasetActions = el("div", { class: "actions" }, useTickers);
+
+  function update() {
+    const onDataset = source.value === "dataset";
+    datasetField.hidden = !onDataset;
+    datasetActions.hidden = !onDataset || !datasets.length;
+    degreesField.hidden = model.value !== "student_t";
+    blocksField.hidden = model.value !== "bootstrap";
+  }
+  source.addEventListener("change", update);
+  model.addEventListener("change", update);
+  if (preselectedDataset && datasets.some((d) => d.dataset_id === preselectedDataset)) source.value = "dataset";
+  update();
+
+  function parameters() {
+    const chosen = { data_source: source.value, return_model: { type: model.value } };
+    if (source.value === "dataset") chosen.dataset_id = dataset.value;
+    if (model.value === "student_t") chosen.return_model.degrees_of_freedom = Number(degrees.value);
+    if (model.value === "bootstrap") chosen.return_model.block_months = Number(blocks.value);
+    return chosen;
+  }
+  const chosenDataset = () => datasets.find((d) => d.dataset_id === dataset.value);
+  const fields = el(
+    "div",
+    { class: "grid" },
+    field("Return model", model, "How monthly returns are drawn."),
+    degreesField,
+    blocksField,
+    field("Data source", source, "Where expected returns, volatilities and correlations (or the history) come from."),
+    datasetField,
+  );
+  return { fields, datasetActions, useTickers, parameters, chosenDataset };
+}
+
+export async function runPage(main, { go, params = [] }) {
   const { classes, rebalancing, example } = await requestSchema();
+  const market = await marketControls(params[0]);
   const rows = el("div", { id: "assets" });
   const sum = el("p", { class: "weight-sum", role: "status", "aria-live": "polite" });
   const problem = errorBox();
@@ -76,7 +148,23 @@ export async function runPage(main, { go }) {
     return row;
   }
 
-  for (const asset of example.portfolio.assets) rows.append(assetRow(asset));
+  function useTickers(tickers) {
+    rows.replaceChildren();
+    const share = Math.floor(1e6 / tickers.length) / 1e6;
+    tickers.forEach((ticker, index) => {
+      const weight = index === tickers.length - 1 ? 1 - share * (tickers.length - 1) : share;
+      rows.append(assetRow({ ticker, asset_class: classes[0], weight }));
+    });
+    updateSum();
+  }
+  market.useTickers.addEventListener("click", () => {
+    const dataset = market.chosenDataset();
+    if (dataset) useTickers(dataset.tickers);
+  });
+
+  const preselected = market.chosenDataset();
+  if (params[0] && preselected) useTickers(preselected.tickers);
+  else for (const asset of example.portfolio.assets) rows.append(assetRow(asset));
   const add = el("button", { type: "button", class: "secondary" }, "Add an asset");
   add.addEventListener("click", () => {
     const row = assetRow({ asset_class: classes[0], weight: 0 });
@@ -104,6 +192,9 @@ export async function runPage(main, { go }) {
     el("div", { class: "actions" }, add),
     el("h2", {}, "Parameters"),
     el("div", { class: "grid" }, parameterFields),
+    el("h2", {}, "Returns and market data"),
+    market.fields,
+    market.datasetActions,
     problem,
     el("div", { class: "actions" }, submit),
   );
@@ -115,7 +206,7 @@ export async function runPage(main, { go }) {
       asset_class: row.querySelector("select").value,
       weight: Number(row.querySelector("input.weight").value) / 100,
     }));
-    const parameters = { rebalancing: inputs.rebalancing.value };
+    const parameters = { rebalancing: inputs.rebalancing.value, ...market.parameters() };
     for (const [name] of PARAMETERS) {
       if (inputs[name].value !== "") parameters[name] = Number(inputs[name].value);
     }
