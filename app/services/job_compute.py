@@ -7,14 +7,14 @@ the same pure task (same seed, same paths), so the numbers do not change. Runs i
 distributed client here is the synchronous one.
 """
 
-import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
+from dask.system import CPU_COUNT  # cores of this process: affinity and cgroup quota applied
 from distributed import Client, Future, LocalCluster
 
 from app.config import Settings
@@ -33,6 +33,9 @@ from app.engine.summary import ShardSummary, merge
 
 POLL_SECONDS = 0.1
 MERGE_SHARE = 0.02  # of the progress, left for the merge after the last shard
+# Merge tasks (one per shard a round) move the progress towards 1 without reaching it: about
+# half of what is left each MERGE_ROUNDS_TO_HALF rounds, so a long merge still shows motion.
+MERGE_ROUNDS_TO_HALF = 4
 
 
 class RunCancelled(Exception):
@@ -40,13 +43,17 @@ class RunCancelled(Exception):
 
 
 def connect(settings: Settings) -> Client:
-    """The cluster at DASK_SCHEDULER_ADDRESS, or a LocalCluster with a process per core."""
+    """The cluster at DASK_SCHEDULER_ADDRESS, or a LocalCluster sized to the machine: one
+    single-threaded worker process per core this process may use, sharing its memory, on
+    loopback."""
     if settings.DASK_SCHEDULER_ADDRESS:
         return Client(settings.DASK_SCHEDULER_ADDRESS, timeout=30)
     cluster = LocalCluster(
-        n_workers=os.cpu_count() or 1,
+        n_workers=CPU_COUNT,
         threads_per_worker=1,
         processes=True,
+        memory_limit="auto",
+        host="127.0.0.1",
         dashboard_address=":0",
     )
     return Client(cluster)
@@ -83,30 +90,34 @@ class ShardedRun:
     inflation_rate: float
     shard_paths: int
     name: str  # unique per attempt: Dask keys of this run start with it
+    _report: Callable[[int, float], None] = field(init=False, repr=False)
+    _cancelled: threading.Event = field(init=False, repr=False)
+    _merge_tasks_done: int = field(init=False, default=0)
 
     def execute(
         self, report: Callable[[int, float], None], cancelled: threading.Event
     ) -> tuple[RunResult, dict, float]:
-        """Run every shard, merge; (result, final-value histogram, seconds)."""
+        """Run every shard, merge; (result, final-value histogram, seconds). `report(paths
+        done, progress)` comes as shards and merge tasks finish; `cancelled` stops the run
+        (RunCancelled) in either phase."""
         started = time.perf_counter()
+        self._report, self._cancelled = report, cancelled
         ranges = shard_ranges(int(self.inputs.num_paths), self.shard_paths)
-        shards = [
-            self.client.submit(
-                _simulate,
-                self.inputs,
-                first,
-                count,
-                self.inflation_rate,
-                key=f"{self.name}-shard-{first}",
-            )
-            for first, count in ranges
-        ]
-        summaries = [
-            self.client.submit(_summary, shard, key=f"{self.name}-summary-{first}")
-            for shard, (first, _) in zip(shards, ranges, strict=True)
-        ]
+        firsts = [first for first, _ in ranges]
+        # One graph update each (not a message per task): the first shards start at once.
+        shards = self.client.map(
+            _simulate,
+            [self.inputs] * len(ranges),
+            firsts,
+            [count for _, count in ranges],
+            [self.inflation_rate] * len(ranges),
+            key=[f"{self.name}-shard-{first}" for first in firsts],
+        )
+        summaries = self.client.map(
+            _summary, shards, key=[f"{self.name}-summary-{first}" for first in firsts]
+        )
         try:
-            merged = self._merged(summaries, ranges, report, cancelled)
+            merged = self._merged(summaries, ranges)
             result = finish(
                 self.inputs,
                 merged,
@@ -118,35 +129,50 @@ class ShardedRun:
             self.client.cancel(shards + summaries)
         return result, histogram, time.perf_counter() - started
 
-    def _merged(
-        self,
-        summaries: list[Future],
-        ranges: list[tuple[int, int]],
-        report: Callable[[int, float], None],
-        cancelled: threading.Event,
-    ) -> ShardSummary:
+    def _merged(self, summaries: list[Future], ranges: list[tuple[int, int]]) -> ShardSummary:
         total = int(self.inputs.num_paths)
-        pending = dict(zip(summaries, (count for _, count in ranges), strict=True))
+        weights = dict(zip(summaries, (count for _, count in ranges), strict=True))
         done_paths = 0
-        while pending:
-            if cancelled.is_set():
-                raise RunCancelled
-            finished = [future for future in pending if future.done()]
-            for future in finished:
-                if future.status == "error":
-                    future.result()  # raises the task's exception
-                done_paths += pending.pop(future)
-            if finished:
-                report(done_paths, (1.0 - MERGE_SHARE) * done_paths / total)
-            else:
-                time.sleep(POLL_SECONDS)
-        return merge(self.client.gather(summaries))
+
+        def shard_done(future: Future) -> None:
+            nonlocal done_paths
+            done_paths += weights[future]
+            self._report(done_paths, (1.0 - MERGE_SHARE) * done_paths / total)
+
+        return merge(self._results(summaries, shard_done))
 
     def _on_every_shard(self, shards: list[Future], function: Callable, *args: object) -> list:
         tasks = [
             self.client.submit(_on_keys, shard, function, *args, pure=False) for shard in shards
         ]
-        return self.client.gather(tasks)
+        total = int(self.inputs.num_paths)
+        per_round = len(shards) * MERGE_ROUNDS_TO_HALF
+
+        def merge_task_done(_: Future) -> None:
+            self._merge_tasks_done += 1
+            left = 0.5 ** (self._merge_tasks_done / per_round)
+            self._report(total, 1.0 - MERGE_SHARE * left)
+
+        return self._results(tasks, merge_task_done)
+
+    def _results(self, futures: list[Future], on_done: Callable[[Future], None]) -> list:
+        """The futures' results, in order, fetched as they finish (no long gather at the end,
+        during which the progress would stand still); `on_done` for each. Raises a task's
+        error, or RunCancelled as soon as the job is cancelled."""
+        results: dict[Future, object] = {}
+        pending = set(futures)
+        while pending:
+            if self._cancelled.is_set():
+                raise RunCancelled
+            finished = [future for future in pending if future.done()]
+            if not finished:
+                time.sleep(POLL_SECONDS)
+                continue
+            results.update(zip(finished, self.client.gather(finished), strict=True))
+            for future in finished:
+                pending.discard(future)
+                on_done(future)
+        return [results[future] for future in futures]
 
     def _histogram(self, merged: ShardSummary, shards: list[Future]) -> dict:
         """engine.histogram.final_value_histogram of all the paths, from the shards' counts."""

@@ -85,10 +85,12 @@ class JobRunner:
     async def _compute(self, job_id: str, run: ShardedRun):
         """Run in a thread; record progress, and stop it when the job is cancelled."""
         cancelled = threading.Event()
-        latest: list[tuple[int, float]] = []
-        computing = asyncio.ensure_future(
-            anyio.to_thread.run_sync(run.execute, lambda *p: latest.append(p), cancelled)
-        )
+        latest: list[tuple[int, float]] = []  # the last report only
+
+        def report(paths_done: int, progress: float) -> None:
+            latest[:] = [(paths_done, progress)]
+
+        computing = asyncio.ensure_future(anyio.to_thread.run_sync(run.execute, report, cancelled))
         recorded = None
         try:
             while not computing.done():

@@ -3,6 +3,7 @@ progress, cancellation, the sync endpoint's bits, a killed worker, limits and ot
 
 import asyncio
 import copy
+import itertools
 import signal
 import time
 
@@ -101,6 +102,34 @@ async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
     assert saved["inputs"] == direct.json()["inputs"]
     listed = await client.get("/api/v1/jobs", headers=headers)
     assert listed.json()["total"] == 1 and listed.json()["items"][0]["job_id"] == job["job_id"]
+
+
+async def test_progress_moves_at_least_every_two_seconds_while_a_job_runs(
+    api, worker: JobWorkers
+) -> None:
+    client, headers, _ = api
+    # 2M paths over 40 years: several seconds of shards, then the merge's rounds.
+    body = example(num_simulations=2_000_000, time_horizon_years=40)
+    job_id = (await client.post("/api/v1/jobs", json=body, headers=headers)).json()["job_id"]
+    observed: list[tuple[float, dict]] = []
+    deadline = time.monotonic() + 180
+    while not observed or observed[-1][1]["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, observed[-1]
+        job = (await client.get(f"/api/v1/jobs/{job_id}", headers=headers)).json()
+        observed.append((time.monotonic(), job))
+        await asyncio.sleep(0.1)
+    assert observed[-1][1]["status"] == "succeeded"
+    running = [(at, job["progress"]) for at, job in observed if job["status"] == "running"]
+    progress = [value for _, value in running]
+    assert progress == sorted(progress) and progress[0] >= 0.0 and progress[-1] < 1.0
+    # From the first sight of it running to its success, a new progress at least every 2 s.
+    changes = (at for (_, before), (at, value) in itertools.pairwise(running) if value != before)
+    moments = [running[0][0], *changes, observed[-1][0]]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
+    ran_for = observed[-1][0] - running[0][0]
+    assert ran_for > 4.0, f"ran {ran_for:.1f} s: too short to show anything"
+    assert max(gaps) <= 2.0, f"{max(gaps):.2f} s without news in a {ran_for:.1f} s run: {gaps}"
+    assert len(set(progress)) >= ran_for / 2
 
 
 async def test_cancelling_a_running_job_stops_its_compute(
