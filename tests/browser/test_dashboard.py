@@ -236,6 +236,7 @@ async def test_every_page_is_readable_at_phone_width(
         ("API keys", "API keys"),
         ("Saved", "Saved simulations"),
         ("Datasets", "Datasets"),
+        ("Jobs", "Background jobs"),
         ("Usage", "Usage"),
         ("Security", "Security"),
     ]:

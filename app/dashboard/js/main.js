@@ -4,6 +4,7 @@ import * as api from "./api.js";
 import { status } from "./dom.js";
 import { signInPage, signUpPage } from "./pages/account.js";
 import { datasetsPage } from "./pages/datasets.js";
+import { jobsPage } from "./pages/jobs.js";
 import { keysPage } from "./pages/keys.js";
 import { resultPage } from "./pages/result.js";
 import { runPage } from "./pages/run.js";
@@ -15,6 +16,7 @@ const PUBLIC = { signin: signInPage, signup: signUpPage };
 const PRIVATE = {
   run: runPage,
   datasets: datasetsPage,
+  jobs: jobsPage,
   keys: keysPage,
   result: resultPage,
   simulations: savedPage,

@@ -183,6 +183,7 @@ export async function runPage(main, { go, params = [] }) {
   parameterFields.push(field("Rebalancing", inputs.rebalancing, "How often weights are restored."));
 
   const submit = el("button", { type: "submit" }, "Run simulation");
+  const asJob = el("button", { type: "button", class: "secondary" }, "Run as a background job");
   const form = el(
     "form",
     { class: "card", "aria-label": "Run a simulation" },
@@ -196,11 +197,9 @@ export async function runPage(main, { go, params = [] }) {
     market.fields,
     market.datasetActions,
     problem,
-    el("div", { class: "actions" }, submit),
+    el("div", { class: "actions" }, submit, asJob),
   );
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    problem.textContent = "";
+  function request() {
     const assets = [...rows.children].map((row) => ({
       ticker: row.querySelector(".ticker-input").value.trim(),
       asset_class: row.querySelector("select").value,
@@ -210,21 +209,40 @@ export async function runPage(main, { go, params = [] }) {
     for (const [name] of PARAMETERS) {
       if (inputs[name].value !== "") parameters[name] = Number(inputs[name].value);
     }
-    submit.disabled = true;
-    status("Simulating…");
+    return { portfolio: { assets }, parameters };
+  }
+
+  async function sending(work) {
+    problem.textContent = "";
+    submit.disabled = asJob.disabled = true;
     try {
-      const result = await api.postJson("/simulate", { portfolio: { assets }, parameters });
-      remember(result);
-      status(`Simulated ${result.inputs.parameters.num_simulations.toLocaleString()} paths`);
-      go(`#/result/${result.simulation_id}`);
+      await work(request());
     } catch (error) {
       problem.textContent = explain(error);
       status("");
       problem.focus?.();
     } finally {
-      submit.disabled = false;
+      submit.disabled = asJob.disabled = false;
     }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    sending(async (body) => {
+      status("Simulating…");
+      const result = await api.postJson("/simulate", body);
+      remember(result);
+      status(`Simulated ${result.inputs.parameters.num_simulations.toLocaleString()} paths`);
+      go(`#/result/${result.simulation_id}`);
+    });
   });
+  asJob.addEventListener("click", () =>
+    sending(async (body) => {
+      const job = await api.postJson("/jobs", body);
+      status(`Job ${job.job_id} queued`);
+      go("#/jobs");
+    }),
+  );
   updateSum();
   show(main, "Run a simulation", form);
 }
