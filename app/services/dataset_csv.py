@@ -94,7 +94,9 @@ def _tickers(header: list[str]) -> tuple[str, ...]:
         raise DatasetCsvError(1, None, "the header names no ticker after `date`")
     if len(tickers) > MAX_TICKERS:
         raise DatasetCsvError(
-            1, None, f"{len(tickers)} tickers; at most {MAX_TICKERS} columns after `date`"
+            1,
+            tickers[MAX_TICKERS][:20],
+            f"{len(tickers)} tickers; at most {MAX_TICKERS} columns after `date`",
         )
     for ticker in tickers:
         if not ticker:

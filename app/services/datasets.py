@@ -144,7 +144,10 @@ async def history_for_request(
     db: AsyncSession, *, user_id: int, request: SimulationRequest
 ) -> MarketHistory | None:
     """The request's dataset history (columns in asset order) for data source `dataset`, None
-    for another source; a 422 for an id not of this account or a ticker not in the dataset."""
+    for another source; a 422 for an id not of this account or a ticker not in the dataset.
+
+    Ends the read's transaction: the engine runs next, for seconds, and must not hold a
+    connection idle in a transaction meanwhile."""
     parameters = request.parameters
     if parameters.data_source != "dataset" or parameters.dataset_id is None:
         return None
@@ -153,6 +156,7 @@ async def history_for_request(
         .options(undefer(Dataset.returns))
         .where(_owned(user_id, parameters.dataset_id))
     )
+    await db.commit()
     if dataset is None:
         raise InvalidField(
             ("body", "parameters", "dataset_id"),

@@ -119,7 +119,7 @@ def test_prices_must_be_positive(price: str, message: str) -> None:
 def test_51_tickers_are_refused_50_are_read() -> None:
     tickers = [f"T{i}" for i in range(51)]
     error = _refusal(csv_of(tickers, random_returns(24, 51)))
-    assert error.line == 1 and "at most 50" in error.message
+    assert (error.line, error.column) == (1, "T50") and "at most 50" in error.message
     parsed = parse_dataset_csv(csv_of(tickers[:50], random_returns(24, 50)).encode(), "returns")
     assert len(parsed.tickers) == 50
 
