@@ -49,6 +49,9 @@ from app.engine.simulate import (  # noqa: E402
     SimulationOutput,
     run_simulation,
 )
+from app.engine.withdrawal_fixed_real import FixedRealWithdrawals  # noqa: E402
+from app.engine.withdrawal_guardrails import GuardrailsWithdrawals  # noqa: E402
+from app.engine.withdrawal_percentage import PercentageWithdrawals  # noqa: E402
 
 __all__ = [
     "REBALANCING_INTERVALS",
@@ -93,6 +96,13 @@ def warm_up() -> str:
     history = np.full((24, 2), 0.005)
     for model in (StudentTReturns(), BootstrapReturns(history)):
         run_simulation(replace(inputs, return_model=model), block_size=16)
+    # So does each withdrawal strategy (with the default return model; others compile on use).
+    for strategy in (
+        FixedRealWithdrawals(40.0),
+        PercentageWithdrawals(0.04),
+        GuardrailsWithdrawals(0.04),
+    ):
+        run_simulation(replace(inputs, withdrawal_strategy=strategy), block_size=16)
     compute_metrics(output, risk_free_rate=0.0, inflation_rate=0.02, years=1)
     layer = numba.threading_layer()
     if layer == "workqueue":

@@ -11,8 +11,9 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-from app.engine.philox import JIT
+from app.engine.philox import INLINE, JIT
 from app.engine.return_model import asset_returns, draw_month, month_draws
+from app.engine.withdrawal import takes_withdrawals, withdrawal, withdrawal_state
 
 NEVER = 0  # rebalance_every value meaning "only at the start"
 
@@ -31,6 +32,14 @@ def _claim(typingctx, counter):  # type: ignore[no-untyped-def]
     return types.int64(counter), codegen
 
 
+@njit(**INLINE)
+def _scale_holdings(holdings: np.ndarray, scale: np.ndarray, count: int) -> None:
+    for i in range(holdings.shape[0]):
+        held = holdings[i]
+        for p in range(count):
+            held[p] = held[p] * scale[p]
+
+
 @njit(parallel=True, **JIT)
 def simulate_paths(
     first_path: int,
@@ -39,7 +48,11 @@ def simulate_paths(
     parameters: tuple,
     weights: np.ndarray,
     initial: float,
-    contribution: float,
+    flows: np.ndarray,
+    inflows: np.ndarray,
+    strategy: tuple,
+    fee_factor: float,
+    real_deflators: np.ndarray,
     months: int,
     rebalance_every: int,
     return_shift: float,
@@ -54,19 +67,29 @@ def simulate_paths(
     sum_dev_sq: np.ndarray,
     sum_shortfall_sq: np.ndarray,
     return_months: np.ndarray,
+    depletion_months: np.ndarray,
+    withdrawn: np.ndarray,
+    withdrawn_real: np.ndarray,
+    annual_withdrawals: np.ndarray,
     num_threads: int,
 ) -> None:
     """Simulate len(final_values) paths of a portfolio with monthly flows.
 
-    Month t of path p: start = max(V + c, 0) (a path at 0 is depleted for good when c < 0);
-    asset i grows by its gross return R_i from the return model whose kernel `parameters` these
-    are (each model compiles its own kernel: see return_model.py); holdings are reset to
+    Month t of path p: A = max(V + f_t, 0) with f the net scheduled flows (cash_flows.py; their
+    contributions alone are inflows), then the
+    withdrawal strategy (withdrawal.py) asks w and start = max(A - w, 0); asset i grows by its
+    gross return R_i from the return model whose kernel `parameters` these are (each model
+    compiles its own kernel: see return_model.py); holdings are reset to
     weights * start every `rebalance_every` months (NEVER: at t = 0 only), otherwise
-    contributions are added by weight and withdrawals taken pro rata. The time-weighted index
-    moves by V_end / start on live months.
+    contributions are added by weight and withdrawals taken pro rata; at the month's end the
+    value is multiplied by fee_factor = (1 - annual_fee) ** (1 / 12). The time-weighted index
+    moves by V_end / start on live months. A path is depleted in the first month that ends at 0
+    after it held money (depletion_months: that month, 1-based, or 0); withdrawn sums what left
+    each path (real: times real_deflators[t]) and annual_withdrawals what the strategy took per
+    year, for its first paths (the band paths, or none).
     Output index p holds path first_path + p of the run (its Philox counter).
     Outputs are written in place; per-path sums are of (monthly return - return_shift) and of
-    min(monthly return - downside_target, 0)**2, over live months.
+    min(monthly return - downside_target, 0)**2, over live months; V_end / start includes the fee.
     num_threads is numba.get_num_threads() (read outside: inside it would defeat the disk cache).
     """
     num_paths = final_values.shape[0]
@@ -88,6 +111,12 @@ def simulate_paths(
             first = b * block_size
             count = min(block_size, num_paths - first)
             draws = month_draws(parameters, num_assets, count)
+            state = withdrawal_state(strategy, count)
+            paid = np.empty(count)
+            taken = np.empty(count)  # by the strategy
+            depleted_in = np.zeros(count, dtype=np.int64)
+            out_sum = np.zeros(count)
+            out_real_sum = np.zeros(count)
             asset_return = np.empty(count)  # R_i
             gross = np.empty(count)
             start = np.empty(count)
@@ -103,6 +132,7 @@ def simulate_paths(
             live_months = np.zeros(count)
             keep_sample = max(0, min(count, num_samples - first))
             keep_band = max(0, min(count, num_band - first))
+            keep_spending = max(0, min(count, annual_withdrawals.shape[1] - first))
             for p in range(keep_sample):
                 sample_values[first + p, 0] = initial
             for p in range(keep_band):
@@ -110,8 +140,14 @@ def simulate_paths(
 
             for t in range(months):
                 draw_month(parameters, k0, k1, first_path + first, count, t, draws)
+                flow = flows[t]
+                added = inflows[t]
                 for p in range(count):
-                    start[p] = max(value[p] + contribution, 0.0)
+                    available = max(value[p] + flow, 0.0)
+                    s = max(available - withdrawal(strategy, state, p, t, available), 0.0)
+                    start[p] = s
+                    paid[p] = (value[p] + added) - s
+                    taken[p] = available - s
                 if not monthly:
                     if t == 0 or (rebalance_every > 0 and t % rebalance_every == 0):
                         for i in range(num_assets):
@@ -119,20 +155,21 @@ def simulate_paths(
                             w = weights[i]
                             for p in range(count):
                                 held[p] = w * start[p]
-                    elif contribution > 0.0:
+                    elif flow > 0.0:
                         for i in range(num_assets):
                             held = holdings[i]
-                            added = weights[i] * contribution
+                            weighted = weights[i] * flow
                             for p in range(count):
-                                held[p] = held[p] + added
-                    elif contribution < 0.0:
+                                held[p] = held[p] + weighted
+                        if takes_withdrawals(strategy):
+                            for p in range(count):
+                                scale[p] = start[p] / max(value[p] + flow, 1e-300)
+                            _scale_holdings(holdings, scale, count)
+                    elif flow < 0.0 or takes_withdrawals(strategy):
                         # Withdrawals come out pro rata, so no holding goes negative.
                         for p in range(count):
                             scale[p] = start[p] / max(value[p], 1e-300)
-                        for i in range(num_assets):
-                            held = holdings[i]
-                            for p in range(count):
-                                held[p] = held[p] * scale[p]
+                        _scale_holdings(holdings, scale, count)
 
                 gross[:] = 0.0
                 for i in range(num_assets):
@@ -147,14 +184,21 @@ def simulate_paths(
                             held[p] = held[p] * asset_return[p]
                             gross[p] = gross[p] + held[p]
 
+                if not monthly and fee_factor != 1.0:
+                    for i in range(num_assets):
+                        held = holdings[i]
+                        for p in range(count):
+                            held[p] = held[p] * fee_factor
+                deflator = real_deflators[t]
                 for p in range(count):
                     s = start[p]
                     alive = s > 0.0
+                    # x * 1.0 is exact, so without a fee every figure keeps its bits.
                     if monthly:
-                        factor = gross[p]
+                        factor = gross[p] * fee_factor
                         end = s * factor
                     else:
-                        end = gross[p]
+                        end = gross[p] * fee_factor
                         factor = end / max(s, 1e-300)
                     factor = factor if alive else 1.0
                     level = index[p] * factor
@@ -170,7 +214,14 @@ def simulate_paths(
                     shortfall = min(factor - (hurdle if alive else 1.0), 0.0)
                     shortfall_sq[p] = shortfall_sq[p] + shortfall * shortfall
                     live_months[p] = live_months[p] + (1.0 if alive else 0.0)
+                    ran_out = depleted_in[p] == 0 and end <= 0.0 and value[p] + added > 0.0
+                    depleted_in[p] = t + 1 if ran_out else depleted_in[p]
+                    out_sum[p] = out_sum[p] + paid[p]
+                    out_real_sum[p] = out_real_sum[p] + paid[p] * deflator
                     value[p] = end
+                spent = annual_withdrawals[t // 12]
+                for p in range(keep_spending):
+                    spent[first + p] = spent[first + p] + taken[p]
                 for p in range(keep_sample):
                     sample_values[first + p, t + 1] = value[p]
                 for p in range(keep_band):
@@ -184,3 +235,6 @@ def simulate_paths(
                 sum_dev_sq[first + p] = dev_sq[p]
                 sum_shortfall_sq[first + p] = shortfall_sq[p]
                 return_months[first + p] = live_months[p]
+                depletion_months[first + p] = depleted_in[p]
+                withdrawn[first + p] = out_sum[p]
+                withdrawn_real[first + p] = out_real_sum[p]

@@ -28,6 +28,7 @@ import numpy as np
 from app.engine import summary as s
 from app.engine.exact_sum import exact_ratio, exact_value, special_result
 from app.engine.order_stats import RoundRunner, answer, select, value_of
+from app.engine.plan_metrics import WITHDRAWN_PERCENTILES, plan_results
 from app.engine.simulate import SimulationOutput
 
 _STAT_PERCENTILES = (5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0)
@@ -61,10 +62,13 @@ class _OrderStatistics:
         self._merged = merged
         self.cvar_count = cvar_count
         self._wanted: list[tuple[str, int, bool]] = []
+        kept = merged.key_counts
+        withdrawn = [(name, WITHDRAWN_PERCENTILES) for name in s.WITHDRAWN_ARRAYS if name in kept]
         for name, percentiles in (
             ("final", _VALUE_PERCENTILES),
             ("drawdown", _DRAWDOWN_PERCENTILES),
             ("cagr", _STAT_PERCENTILES),
+            *withdrawn,
         ):
             n = self._defined_count(name)
             for q in percentiles if n else ():
@@ -195,11 +199,18 @@ def _annualized_return(merged: s.ShardSummary, order: _OrderStatistics) -> dict:
 
 
 def real_total_invested(
-    initial: float, contribution: float, months: int, inflation_rate: float
+    initial: float,
+    contribution: float,
+    months: int,
+    inflation_rate: float,
+    scheduled_contributions: np.ndarray | None = None,
 ) -> float:
     """Initial plus each month-start contribution deflated to today's money."""
     monthly_deflator = (1.0 + inflation_rate) ** (-np.arange(months) / 12.0)
-    return float(initial + contribution * monthly_deflator.sum())
+    total = initial + contribution * monthly_deflator.sum()
+    if scheduled_contributions is not None:
+        total += scheduled_contributions @ monthly_deflator
+    return float(total)
 
 
 def thresholds_for(
@@ -210,6 +221,7 @@ def thresholds_for(
     months: int,
     risk_free_rate: float,
     inflation_rate: float,
+    scheduled_contributions: np.ndarray | None = None,
 ) -> s.Thresholds:
     """The constants a run's shards are summarized against."""
     if inflation_rate <= -1.0:
@@ -219,7 +231,11 @@ def thresholds_for(
         risk_free_rate=risk_free_rate,
         deflator=(1.0 + inflation_rate) ** (months // 12),
         real_total_invested=real_total_invested(
-            initial_investment, monthly_contribution, months, inflation_rate
+            initial_investment,
+            monthly_contribution,
+            months,
+            inflation_rate,
+            scheduled_contributions,
         ),
     )
 
@@ -255,7 +271,9 @@ def metrics_from_summary(
             ),
         },
         "total_invested": _number(invested),
+        **plan_results(merged, order.percentile),
     }
+    metrics["probabilities"]["success"] = 1.0 - metrics["probabilities"]["depletion"]
     if inflation_rate != 0.0:
         deflator, real_invested = thresholds.deflator, thresholds.real_total_invested
         real_stats = _final_value_stats(merged, order, deflator)
@@ -282,6 +300,10 @@ def compute_metrics(
         raise ValueError(
             f"risk_free_rate={risk_free_rate} does not match the simulated {output.risk_free_rate}"
         )
+    if output.inflation_rate not in (0.0, inflation_rate):
+        raise ValueError(
+            f"inflation_rate={inflation_rate} does not match the simulated {output.inflation_rate}"
+        )
     thresholds = thresholds_for(
         total_invested=output.total_invested,
         initial_investment=output.initial_investment,
@@ -289,6 +311,7 @@ def compute_metrics(
         months=output.months,
         risk_free_rate=output.risk_free_rate,
         inflation_rate=inflation_rate,
+        scheduled_contributions=output.scheduled_contributions,
     )
     shard, keys = s.summarize(output, thresholds)
     return metrics_from_summary(

@@ -73,12 +73,13 @@ def shard_thresholds(inputs: SimulationInputs, inflation_rate: float) -> Thresho
     """The run's constants (the same expressions as run_simulation's) for every shard."""
     months = 12 * int(inputs.years)
     return thresholds_for(
-        total_invested=float(inputs.initial_investment + months * inputs.monthly_contribution),
+        total_invested=inputs.total_invested(),
         initial_investment=float(inputs.initial_investment),
         monthly_contribution=float(inputs.monthly_contribution),
         months=months,
         risk_free_rate=float(inputs.risk_free_rate),
         inflation_rate=inflation_rate,
+        scheduled_contributions=inputs.scheduled_contributions(),
     )
 
 

@@ -16,13 +16,22 @@ import numba
 import numpy as np
 
 from app.engine.bands import percentile_rows
+from app.engine.cash_flows import CashFlow, check_cash_flows, flow_schedule, scheduled_contributions
 from app.engine.kernel import NEVER, simulate_paths
 from app.engine.philox import seed_key
 from app.engine.returns_bootstrap import BootstrapReturns
 from app.engine.returns_normal import NormalReturns
 from app.engine.returns_t import StudentTReturns
+from app.engine.withdrawal import NoWithdrawals
+from app.engine.withdrawal_fixed_real import FixedRealWithdrawals
+from app.engine.withdrawal_guardrails import GuardrailsWithdrawals
+from app.engine.withdrawal_percentage import PercentageWithdrawals
 
 ReturnModel = NormalReturns | StudentTReturns | BootstrapReturns
+WithdrawalStrategy = (
+    NoWithdrawals | FixedRealWithdrawals | PercentageWithdrawals | GuardrailsWithdrawals
+)
+MAX_ANNUAL_FEE = 0.2
 
 REBALANCING_INTERVALS: dict[str, int] = {
     "monthly": 1,
@@ -62,6 +71,28 @@ class SimulationInputs:
     sample_paths: int = 100
     risk_free_rate: float = 0.0  # annual; the Sortino downside is measured below it / 12
     return_model: ReturnModel = field(default_factory=NormalReturns)
+    cash_flows: tuple[CashFlow, ...] = ()
+    annual_fee: float = 0.0  # the value is multiplied by (1 - fee) ** (1 / 12) at each month's end
+    withdrawal_strategy: WithdrawalStrategy = field(default_factory=NoWithdrawals)
+    inflation_rate: float = 0.0  # annual; indexes flows and strategies, deflates withdrawals
+
+    @property
+    def takes_withdrawals(self) -> bool:
+        """Whether money leaves the portfolio: a withdrawal flow or a strategy."""
+        return (
+            self.monthly_contribution < 0.0
+            or any(flow.amount < 0.0 for flow in self.cash_flows)
+            or not isinstance(self.withdrawal_strategy, NoWithdrawals)
+        )
+
+    def scheduled_contributions(self) -> np.ndarray:
+        """What the cash flows add in each month (monthly_contribution aside)."""
+        return scheduled_contributions(self.cash_flows, 12 * self.years, self.inflation_rate)
+
+    def total_invested(self) -> float:
+        """initial + 12 x years x monthly_contribution + every cash-flow contribution."""
+        legacy = self.initial_investment + 12 * self.years * self.monthly_contribution
+        return float(legacy + self.scheduled_contributions().sum())
 
 
 @dataclass(frozen=True)
@@ -85,8 +116,15 @@ class SimulationOutput:
     months: int
     return_months: np.ndarray  # months each path had money invested (its returns' count)
     risk_free_rate: float
+    depletion_months: np.ndarray  # month each path ran out (1-based; 0: never): depleted's detail
     first_path: int = 0  # the output covers paths first_path .. first_path + len - 1
     band_values: np.ndarray | None = None  # (months + 1, band paths among them): bands' input
+    withdrawn: np.ndarray | None = None  # money withdrawn per path, nominal
+    withdrawn_real: np.ndarray | None = None  # the same, each amount in today's money
+    annual_withdrawals: np.ndarray | None = None  # (years, spending paths among them)
+    takes_withdrawals: bool = False
+    scheduled_contributions: np.ndarray | None = None  # (months,) what cash flows add
+    inflation_rate: float = 0.0
 
 
 def correlation_factor(correlation: np.ndarray) -> np.ndarray:
@@ -151,15 +189,26 @@ def validate(inputs: SimulationInputs) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if np.asarray(inputs.correlation).shape != (n, n):
         raise InvalidCorrelationError(f"correlation must have shape ({n}, {n})")
     factor = correlation_factor(inputs.correlation)
-    for name in ("initial_investment", "monthly_contribution", "risk_free_rate"):
+    for name in ("initial_investment", "monthly_contribution", "risk_free_rate", "inflation_rate"):
         if not np.isfinite(getattr(inputs, name)):
             raise ValueError(f"{name} must be finite")
     if inputs.initial_investment < 0.0:
         raise ValueError("initial_investment must be non-negative")
-    if inputs.initial_investment <= 0.0 and inputs.monthly_contribution <= 0.0:
-        raise ValueError("nothing is invested: give an initial investment or a contribution")
     if not isinstance(inputs.years, (int, np.integer)) or not 1 <= inputs.years <= MAX_YEARS:
         raise ValueError(f"years must be an integer from 1 to {MAX_YEARS}")
+    months = 12 * int(inputs.years)
+    check_cash_flows(inputs.cash_flows, months)
+    if (
+        inputs.initial_investment <= 0.0
+        and inputs.monthly_contribution <= 0.0
+        and not any(flow.amount > 0.0 for flow in inputs.cash_flows)
+    ):
+        raise ValueError("nothing is invested: give an initial investment or a contribution")
+    if not 0.0 <= inputs.annual_fee <= MAX_ANNUAL_FEE:
+        raise ValueError(f"annual_fee must be from 0 to {MAX_ANNUAL_FEE}")
+    if inputs.inflation_rate <= -1.0:
+        raise ValueError("inflation_rate must be greater than -1")
+    inputs.withdrawal_strategy.check(months)
     if not 1 <= inputs.num_paths <= MAX_RUN_PATHS:
         raise ValueError(f"num_paths must be from 1 to {MAX_RUN_PATHS}")
     if not 0 <= inputs.sample_paths <= inputs.num_paths:
@@ -184,13 +233,15 @@ def run_simulation(
     block_size: int = 512,
     first_path: int = 0,
     path_count: int | None = None,
+    charts: bool = True,
 ) -> SimulationOutput:
     """Simulate the portfolio; results depend only on the inputs and seed, never on threading.
 
     With first_path / path_count, only that range of the run's paths (a shard): each path is a
     pure function of (seed, path index), so shards give exactly the whole run's paths. Sample
     and band paths are the run's first ones, kept by the shards that hold them; the percentile
-    bands are computed only when the output covers every path.
+    bands are computed only when the output covers every path. Without charts, no sample or
+    band path is kept (a trial run of a solve).
     """
     weights, returns, vols, factor = validate(inputs)
     if block_size < 1:
@@ -210,7 +261,7 @@ def run_simulation(
     band_paths = band_path_count(num_paths, months)
 
     def kept(count: int) -> int:  # how many of the run's first `count` paths this range holds
-        return max(0, min(count, first_path + path_count) - first_path)
+        return max(0, min(count, first_path + path_count) - first_path) if charts else 0
 
     sample_values = np.empty((kept(int(inputs.sample_paths)), months + 1))
     band_values = np.empty((months + 1, kept(band_paths)))
@@ -221,6 +272,14 @@ def run_simulation(
     sum_dev_sq = np.empty(path_count)
     sum_shortfall_sq = np.empty(path_count)
     return_months = np.empty(path_count)
+    depletion_months = np.empty(path_count, dtype=np.int64)
+    withdrawn = np.empty(path_count)
+    withdrawn_real = np.empty(path_count)
+    strategy = inputs.withdrawal_strategy
+    # Spending per year is reported for strategies whose withdrawals vary by path.
+    spending_paths = kept(band_paths) if strategy.varies_by_path else 0
+    annual_withdrawals = np.zeros((int(inputs.years), spending_paths))
+    inflation = float(inputs.inflation_rate)
     simulate_paths(
         first_path,
         k0,
@@ -228,7 +287,11 @@ def run_simulation(
         model.kernel_parameters(returns, vols, factor),
         weights,
         float(inputs.initial_investment),
-        float(inputs.monthly_contribution),
+        flow_schedule(inputs.cash_flows, inputs.monthly_contribution, months, inflation),
+        inputs.scheduled_contributions() + max(float(inputs.monthly_contribution), 0.0),
+        strategy.kernel_parameters(months, inflation),
+        (1.0 - float(inputs.annual_fee)) ** (1.0 / 12.0),
+        (1.0 + inflation) ** (-np.arange(months) / 12.0),
         months,
         REBALANCING_INTERVALS[inputs.rebalancing],
         return_shift,
@@ -243,6 +306,10 @@ def run_simulation(
         sum_dev_sq,
         sum_shortfall_sq,
         return_months,
+        depletion_months,
+        withdrawn,
+        withdrawn_real,
+        annual_withdrawals,
         numba.get_num_threads(),
     )
     quantiles = np.array(BAND_PERCENTILES) / 100.0
@@ -268,16 +335,15 @@ def run_simulation(
         annualized_volatilities=annualized_vols,
         mean_monthly_returns=mean_monthly_returns,
         annualized_downside_deviations=downside_deviations,
-        # A withdrawal, or a value that underflowed to 0: either way the path holds nothing.
-        depleted=final_values <= 0.0,
+        depleted=depletion_months > 0,
         sample_paths=sample_values,
         percentile_bands=(
             percentile_rows(band_values, quantiles)
-            if path_count == num_paths
+            if path_count == num_paths and charts
             else np.empty((0, quantiles.shape[0]))
         ),
         band_paths_used=band_paths,
-        total_invested=float(inputs.initial_investment + months * inputs.monthly_contribution),
+        total_invested=inputs.total_invested(),
         initial_investment=float(inputs.initial_investment),
         monthly_contribution=float(inputs.monthly_contribution),
         months=months,
@@ -285,4 +351,11 @@ def run_simulation(
         risk_free_rate=float(inputs.risk_free_rate),
         first_path=first_path,
         band_values=band_values,
+        depletion_months=depletion_months,
+        withdrawn=withdrawn,
+        withdrawn_real=withdrawn_real,
+        annual_withdrawals=annual_withdrawals,
+        takes_withdrawals=inputs.takes_withdrawals,
+        scheduled_contributions=inputs.scheduled_contributions(),
+        inflation_rate=inflation,
     )

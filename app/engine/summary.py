@@ -27,9 +27,11 @@ from app.engine.simulate import SimulationOutput
 
 MIN_ANNUALIZED_MONTHS = 12  # GIPS: a return over less than a year is not annualized
 KEYED_ARRAYS = ("final", "drawdown", "cagr")  # per-path values kept for order statistics
+WITHDRAWN_ARRAYS = ("withdrawn", "withdrawn_real")  # keyed too, when money is withdrawn
 
 # Rows of ShardSummary.sums.
 FINAL, FINAL_SQUARES, SHARPE, SORTINO, VOLATILITY, CAGR, CAGR_FINITE = range(7)
+WITHDRAWN, WITHDRAWN_REAL = 7, 8
 # Entries of ShardSummary.counts.
 (
     PATHS,
@@ -68,6 +70,8 @@ class ShardSummary:
     top_histograms: dict[str, np.ndarray]
     sample_values: np.ndarray  # rows for the run's first paths in this shard
     band_values: np.ndarray  # (months + 1, this shard's band paths)
+    depletion_counts: np.ndarray  # (months + 1,) paths by depletion month; [0]: never depleted
+    annual_withdrawals: np.ndarray  # (years, this shard's band paths)
 
 
 @njit(**EXACT_JIT)
@@ -130,11 +134,22 @@ def _accumulate(
     return annualizable[:kept]
 
 
+@njit(**EXACT_JIT)
+def _accumulate_withdrawals(
+    withdrawn: np.ndarray, withdrawn_real: np.ndarray, sums: np.ndarray
+) -> None:
+    for p in range(withdrawn.shape[0]):
+        add_exact(sums[WITHDRAWN], withdrawn[p])
+        add_exact(sums[WITHDRAWN_REAL], withdrawn_real[p])
+    normalize(sums[WITHDRAWN])
+    normalize(sums[WITHDRAWN_REAL])
+
+
 def summarize(
     output: SimulationOutput, thresholds: Thresholds
 ) -> tuple[ShardSummary, dict[str, np.ndarray]]:
     """A shard's summary, and its per-path keys by KEYED_ARRAYS name (they stay with the shard)."""
-    sums = new_accumulators(7)
+    sums = new_accumulators(9)
     counts = np.zeros(12, dtype=np.int64)
     with np.errstate(divide="ignore", invalid="ignore"):
         annualizable = _accumulate(
@@ -157,6 +172,10 @@ def summarize(
         "drawdown": keys_of(output.max_drawdowns),
         "cagr": keys_of(annualizable),
     }
+    if output.takes_withdrawals:
+        _accumulate_withdrawals(output.withdrawn, output.withdrawn_real, sums)
+        keys["withdrawn"] = keys_of(output.withdrawn)
+        keys["withdrawn_real"] = keys_of(output.withdrawn_real)
     summary = ShardSummary(
         first_path=output.first_path,
         sums=sums,
@@ -165,6 +184,12 @@ def summarize(
         top_histograms={name: top_histogram(array) for name, array in keys.items()},
         sample_values=output.sample_paths,
         band_values=output.band_values,
+        depletion_counts=np.bincount(output.depletion_months, minlength=output.months + 1),
+        annual_withdrawals=(
+            np.zeros((output.months // 12, 0))
+            if output.annual_withdrawals is None
+            else output.annual_withdrawals
+        ),
     )
     return summary, keys
 
@@ -172,17 +197,20 @@ def summarize(
 def merge(summaries: list[ShardSummary]) -> ShardSummary:
     """One summary of all the shards' paths (the shards must be disjoint)."""
     ordered = sorted(summaries, key=lambda summary: summary.first_path)
+    keyed = list(ordered[0].key_counts)
     return ShardSummary(
         first_path=ordered[0].first_path,
         sums=merged([summary.sums for summary in ordered]),
         counts=np.sum([summary.counts for summary in ordered], axis=0),
-        key_counts={
-            name: sum(summary.key_counts[name] for summary in ordered) for name in KEYED_ARRAYS
-        },
+        key_counts={name: sum(summary.key_counts[name] for summary in ordered) for name in keyed},
         top_histograms={
             name: np.sum([summary.top_histograms[name] for summary in ordered], axis=0)
-            for name in KEYED_ARRAYS
+            for name in keyed
         },
         sample_values=np.concatenate([summary.sample_values for summary in ordered]),
         band_values=np.concatenate([summary.band_values for summary in ordered], axis=1),
+        depletion_counts=np.sum([summary.depletion_counts for summary in ordered], axis=0),
+        annual_withdrawals=np.concatenate(
+            [summary.annual_withdrawals for summary in ordered], axis=1
+        ),
     )

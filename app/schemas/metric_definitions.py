@@ -10,7 +10,8 @@ from pydantic import ConfigDict, Field, create_model
 DEFINITIONS: dict[str, str] = {
     "final_value_stats": "Distribution of the portfolio value at the horizon, over all paths "
     "(std_dev is null for a single path).",
-    "total_invested": "initial_investment + 12 x years x monthly_contribution.",
+    "total_invested": "initial_investment + 12 x years x monthly_contribution + every positive "
+    "cash flow (contributions count; withdrawals from cash_flows or a withdrawal_strategy do not).",
     "var_95": "Value at Risk 95%: the final value that 95% of paths end above (5th percentile).",
     "var_99": "Value at Risk 99%: the 1st percentile of final values.",
     "var_95_loss": "total_invested - var_95: the loss at that level (negative = a gain).",
@@ -34,6 +35,16 @@ DEFINITIONS: dict[str, str] = {
     "probabilities.doubling": "P(final value >= 2 x total_invested).",
     "probabilities.depletion": "P(the value reached 0 at some month; it then stays 0).",
     "probabilities.cagr_below_risk_free": "P(annualized_return < risk_free_rate).",
+    "probabilities.success": "P(never depleted over the horizon) = 1 - depletion.",
+    "depletion": "P(the value ran out at some month), and the p10/p25/p50 of that month over "
+    "the depleted paths (null when none).",
+    "survival_by_year": "Per year, the share of paths not yet depleted at its end (a survival "
+    "curve ending at success).",
+    "withdrawals": "What left each path (negative flows and the strategy, as paid): total per "
+    "path (mean, median, p5, p95; nominal and real) and, for percentage and guardrails, the "
+    "p5/p50/p95 of each year's withdrawals.",
+    "safe_withdrawal": "With solve: the largest fixed_real annual_amount whose success rate is "
+    "at least target_success, its rate (/ initial_investment) and success, and the runs taken.",
     "percentile_bands": "Per month (0 = start), the 5/25/50/75/95th percentiles of the value "
     "over `paths_used` paths (all paths, or a fixed seeded subset of very large runs).",
     "sample_paths": "A few whole paths, the value at each month, for charts.",

@@ -10,7 +10,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from app.engine import InvalidCorrelationError
-from app.engine.simulate import correlation_factor
+from app.engine.cash_flows import MAX_CASH_FLOWS
+from app.engine.simulate import MAX_ANNUAL_FEE, correlation_factor
+from app.schemas.cash_flows import CashFlowInput, SolveInput, WithdrawalStrategyInput, check_plan
 from app.schemas.return_model import BootstrapModel, NormalModel, ReturnModelInput
 from app.schemas.text import PlainText
 
@@ -134,6 +136,29 @@ class SimulationParameters(BaseModel):
         description="How monthly returns are drawn: `normal` (default), `student_t` (fat "
         "tails) or `bootstrap` (resampled history).",
     )
+    cash_flows: list[CashFlowInput] = Field(
+        default_factory=list,
+        max_length=MAX_CASH_FLOWS,
+        description=f"Up to {MAX_CASH_FLOWS} scheduled flows, on top of monthly_contribution.",
+    )
+    annual_fee: float = Field(
+        0.0,
+        ge=0,
+        le=MAX_ANNUAL_FEE,
+        description="The value is multiplied by (1 - annual_fee) ^ (1 / 12) at each month's "
+        "end; 0 to 0.2.",
+    )
+    withdrawal_strategy: WithdrawalStrategyInput | None = Field(
+        None, description="Withdrawals on top of cash_flows: fixed_real, percentage, guardrails."
+    )
+    solve: SolveInput | None = Field(
+        None, description="Find the safe withdrawal rate of a fixed_real strategy."
+    )
+
+    @model_validator(mode="after")
+    def _check_plan(self) -> "SimulationParameters":
+        check_plan(self, self.time_horizon_years)
+        return self
 
     @model_validator(mode="after")
     def _bootstrap_needs_a_history(self) -> "SimulationParameters":

@@ -10,7 +10,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from app.schemas.cash_flows import CashFlowInput, SolveInput, WithdrawalStrategyInput
 from app.schemas.metric_definitions import MetricDefinitions
+from app.schemas.plan_results import Depletion, SafeWithdrawalResult, Withdrawals
 from app.schemas.return_model import NormalModel, ReturnModelInput
 from app.schemas.simulation import AssetClass, DataSource, Rebalancing
 
@@ -92,6 +94,7 @@ class ValueProbabilities(BaseModel):
 
 
 class Probabilities(ValueProbabilities):
+    success: float | None = _share("P(never depleted over the horizon) = 1 - depletion")
     cagr_below_risk_free: float | None = _share(
         "P(annualized_return < risk_free_rate), over paths with at least 12 months invested"
     )
@@ -141,9 +144,23 @@ class SimulationResults(BaseModel):
     risk_metrics: RiskMetrics = Field(description="VaR, CVaR, Sharpe, Sortino and drawdowns.")
     annualized_return: AnnualizedReturn = Field(description="Distribution of the CAGR.")
     probabilities: Probabilities = Field(description="Chances of loss, doubling, depletion.")
-    total_invested: Money = _money("initial_investment + 12 x years x monthly_contribution")
+    total_invested: Money = _money(
+        "initial_investment + 12 x years x monthly_contribution + the cash flows' contributions "
+        "(their withdrawals and the strategy's are not subtracted)"
+    )
     real: RealResults | None = Field(
         description="Inflation-adjusted results; null when inflation_rate is 0."
+    )
+    depletion: Depletion = Field(description="How often, and when, the money ran out.")
+    survival_by_year: list[float] = Field(
+        description="Per year 1..T, the share of paths not yet depleted at the year's end: "
+        "non-increasing, the last equal to probabilities.success."
+    )
+    withdrawals: Withdrawals | None = Field(
+        None, description="Money withdrawn; null when the plan withdraws nothing."
+    )
+    safe_withdrawal: SafeWithdrawalResult | None = Field(
+        None, description="With solve.safe_withdrawal_rate: the amount found."
     )
     percentile_bands: PercentileBands = Field(description="The fan chart's percentile bands.")
     sample_paths: list[list[float]] = Field(
@@ -169,6 +186,14 @@ class AppliedParameters(BaseModel):
     return_model: ReturnModelInput = Field(
         default_factory=NormalModel, description="How monthly returns were drawn."
     )
+    cash_flows: list[CashFlowInput] = Field(
+        default_factory=list, description="The scheduled flows, as given."
+    )
+    annual_fee: float = Field(0.0, description="The annual fee, a fraction.")
+    withdrawal_strategy: WithdrawalStrategyInput | None = Field(
+        None, description="The strategy; a solved fixed_real shows the amount found."
+    )
+    solve: SolveInput | None = Field(None, description="What was solved for.")
 
 
 class AppliedHistory(BaseModel):

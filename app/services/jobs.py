@@ -21,7 +21,7 @@ from app.observability import metrics
 from app.schemas.job import JobResponse
 from app.schemas.simulation import SimulationRequest
 from app.services import datasets, idempotency, saved_simulations
-from app.services.errors import Conflict, NotFound, TooManyRequests
+from app.services.errors import Conflict, InvalidField, NotFound, TooManyRequests
 from app.services.idempotency import Claim
 from app.services.job_queue import JobQueue
 from app.services.monte_carlo import applied_num_simulations
@@ -64,6 +64,12 @@ async def create_job(
 ) -> bytes:
     """Validate the request like simulate (with the job limits), save the job, queue its run;
     return the 202 body (recorded on the idempotency claim, so a retry gets it again)."""
+    if request.parameters.solve is not None:
+        raise InvalidField(
+            ("body", "parameters", "solve"),
+            "jobs do not solve: a safe-withdrawal solve runs up to 25 simulations; ask "
+            "POST /simulations with solve, or give the job the fixed_real annual_amount",
+        )
     paths = applied_num_simulations(
         request,
         settings,

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.engine import SimulationInputs, compute_metrics, run_simulation
+from app.engine import SimulationInputs, compute_metrics
 from app.engine.histogram import final_value_histogram
 from app.engine.shards import RunResult, result_of_output
 from app.models import Simulation
@@ -27,6 +27,7 @@ from app.services.compression import pack
 from app.services.errors import InvalidField, InvalidInput
 from app.services.idempotency import Claim
 from app.services.market_data import MarketHistory, MarketInputs, resolve_market_inputs
+from app.services.plans import plan_inputs, runs_per_request, simulate_plan
 from app.services.return_models import engine_return_model
 
 
@@ -38,12 +39,19 @@ class _Computed:
 
 
 @traced("engine.simulate")
-def _compute(inputs: SimulationInputs, risk_free_rate: float, inflation_rate: float) -> _Computed:
+def _compute(
+    inputs: SimulationInputs,
+    risk_free_rate: float,
+    inflation_rate: float,
+    target_success: float | None = None,
+) -> _Computed:
     started = time.perf_counter()
-    output = run_simulation(inputs)
+    output, safe_withdrawal = simulate_plan(inputs, target_success)
     metrics = compute_metrics(
         output, risk_free_rate=risk_free_rate, inflation_rate=inflation_rate, years=inputs.years
     )
+    if safe_withdrawal is not None:
+        metrics["safe_withdrawal"] = safe_withdrawal
     histogram = final_value_histogram(output.final_values)
     return _Computed(result_of_output(output, metrics), histogram, time.perf_counter() - started)
 
@@ -85,7 +93,9 @@ def _run(
     """Simulate and build the response, all in the worker thread: a large response takes
     milliseconds to serialize, which must not stall the event loop."""
     parameters = request.parameters
-    computed = _compute(inputs, parameters.risk_free_rate, parameters.inflation_rate)
+    solve = parameters.solve
+    target = None if solve is None else solve.safe_withdrawal_rate.target_success
+    computed = _compute(inputs, parameters.risk_free_rate, parameters.inflation_rate, target)
     return _finished(computed, request, market, simulation_id)
 
 
@@ -129,6 +139,10 @@ def _applied_inputs(request: SimulationRequest, market: MarketInputs, output: Ru
     parameters["num_simulations"] = output.num_paths
     parameters["seed"] = output.seed
     parameters["sample_paths"] = int(output.sample_paths.shape[0])
+    if "safe_withdrawal" in output.metrics:  # the amount solved for
+        parameters["withdrawal_strategy"]["annual_amount"] = output.metrics["safe_withdrawal"][
+            "annual_amount"
+        ]
     assets = [
         {"weight": asset.weight, "asset_class": asset.asset_class, **source}
         for asset, source in zip(request.portfolio.assets, market.sources, strict=True)
@@ -175,11 +189,13 @@ def applied_num_simulations(
     field = ("body", "parameters", "num_simulations")
     if paths > max_paths:
         raise InvalidField(field, f"num_simulations must be at most {max_paths:,}")
-    steps = paths * 12 * parameters.time_horizon_years * len(request.portfolio.assets)
+    runs = runs_per_request(parameters)
+    steps = paths * 12 * parameters.time_horizon_years * len(request.portfolio.assets) * runs
     if steps > max_steps:
+        solving = f" x {runs} runs of the solve" if runs > 1 else ""
         raise InvalidField(
             field,
-            f"num_simulations x 12 x time_horizon_years x assets must be at most "
+            f"num_simulations x 12 x time_horizon_years x assets{solving} must be at most "
             f"{max_steps:,} (here {steps:,}): simulate fewer paths, years or assets",
         )
     return paths
@@ -204,6 +220,7 @@ def engine_inputs(
         sample_paths=min(parameters.sample_paths, num_paths),
         risk_free_rate=parameters.risk_free_rate,
         return_model=engine_return_model(parameters.return_model, market),
+        **plan_inputs(parameters),
     )
 
 
@@ -233,7 +250,10 @@ async def simulate_and_save(
             market,
             simulation_id,
             account=user_id,
-            path_months=num_paths * 12 * parameters.time_horizon_years,
+            path_months=num_paths
+            * 12
+            * parameters.time_horizon_years
+            * runs_per_request(parameters),
         )
     except ValueError as error:  # the engine's own checks; the schema should catch these first
         raise InvalidInput(str(error)) from error

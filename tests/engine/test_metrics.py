@@ -30,6 +30,7 @@ def hand_made_output(
         seed=0,
         final_values=final_values,
         depleted=final_values <= 0.0,
+        depletion_months=np.where(final_values <= 0.0, 12, 0),
         sample_paths=np.zeros((0, 13)),
         percentile_bands=np.zeros((13, 5)),
         band_paths_used=n,

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 from app.engine import SimulationInputs, compute_metrics, run_simulation
+from app.engine.cash_flows import CashFlow
 from app.engine.order_stats import GATHER_LIMIT, answer
 from app.engine.shards import finish, result_of_output, shard_ranges, simulate_shard
 from app.engine.summary import merge
+from app.engine.withdrawal_fixed_real import FixedRealWithdrawals
+from app.engine.withdrawal_guardrails import GuardrailsWithdrawals
 
 RUN = SimulationInputs(
     weights=np.array([0.5, 0.3, 0.2]),
@@ -63,6 +66,37 @@ def same_bits(left, right) -> None:
 def test_any_split_gives_the_whole_runs_bits(shard_paths: int) -> None:
     inputs = replace(RUN, num_paths=400) if shard_paths == 1 else RUN
     same_bits(sharded(inputs, shard_paths, 0.025), whole(inputs, 0.025))
+
+
+PLAN = replace(
+    RUN,
+    monthly_contribution=0.0,
+    cash_flows=(
+        CashFlow(1_500.0, "monthly", end_month=48, indexed_to_inflation=True),
+        CashFlow(-20_000.0, "once", start_month=70),
+    ),
+    annual_fee=0.008,
+    inflation_rate=0.025,
+    rebalancing="quarterly",
+)
+
+
+@pytest.mark.parametrize(
+    "strategy",
+    [FixedRealWithdrawals(9_000.0, 49), GuardrailsWithdrawals(0.07, 49)],
+    ids=["fixed_real", "guardrails"],
+)
+@pytest.mark.parametrize("shard_paths", [97, 1_000])
+def test_plans_split_into_shards_give_the_whole_runs_bits(shard_paths: int, strategy) -> None:
+    inputs = replace(PLAN, withdrawal_strategy=strategy)
+    whole_run = whole(inputs, 0.025)
+    same_bits(sharded(inputs, shard_paths, 0.025), whole_run)
+    metrics = whole_run.metrics
+    if isinstance(strategy, FixedRealWithdrawals):  # some paths deplete, some do not
+        assert 0.0 < metrics["probabilities"]["success"] < 1.0
+    assert metrics["withdrawals"]["total"]["p95"] > metrics["withdrawals"]["total"]["p5"]
+    spending = metrics["withdrawals"]["annual"]
+    assert (spending is None) == isinstance(strategy, FixedRealWithdrawals)
 
 
 def test_depletion_and_real_terms_are_present_in_the_checked_run() -> None:

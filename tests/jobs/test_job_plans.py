@@ -1,0 +1,47 @@
+"""A job runs a cash-flow plan with simulate's bits (shards merge its depletion counts and
+withdrawn totals exactly); a safe-withdrawal solve is the synchronous endpoint's only."""
+
+from tests.jobs.conftest import JobWorkers
+from tests.jobs.test_job_api import api, example, saved_results, wait_for, worker  # noqa: F401
+
+PLAN = {
+    "monthly_contribution": 0,
+    "time_horizon_years": 30,
+    "annual_fee": 0.004,
+    "cash_flows": [
+        {"amount": 30_000, "frequency": "annually", "end_month": 60, "indexed_to_inflation": True},
+        {"amount": -150_000, "frequency": "once", "start_month": 150},
+    ],
+    "withdrawal_strategy": {"type": "guardrails", "initial_rate": 0.07, "start_month": 61},
+}
+
+
+async def test_a_job_gives_simulates_bits_for_a_guardrails_plan(api, worker: JobWorkers) -> None:  # noqa: F811
+    client, headers, _ = api
+    body = example(num_simulations=25_000, **PLAN)
+    response = await client.post("/api/v1/jobs", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    job = await wait_for(client, headers, response.json()["job_id"], "succeeded", "failed")
+    assert job["status"] == "succeeded", job
+    saved = await saved_results(client, headers, job)
+    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
+    assert direct.status_code == 200
+    assert saved["results"] == direct.json()["results"]
+    assert saved["inputs"] == direct.json()["inputs"]
+    results = saved["results"]
+    assert results["withdrawals"]["annual"]["paths_used"] == 10_000
+    assert 0 < results["probabilities"]["success"] <= 1
+    assert results["survival_by_year"][-1] == results["probabilities"]["success"]
+
+
+async def test_a_job_refuses_a_solve_naming_the_field(api) -> None:  # noqa: F811
+    client, headers, _ = api
+    body = example(
+        withdrawal_strategy={"type": "fixed_real"},
+        solve={"safe_withdrawal_rate": {"target_success": 0.9}},
+    )
+    response = await client.post("/api/v1/jobs", json=body, headers=headers)
+    assert response.status_code == 422, response.text
+    (problem,) = response.json()["detail"]
+    assert problem["loc"] == ["body", "parameters", "solve"]
+    assert "jobs do not solve" in problem["msg"]
