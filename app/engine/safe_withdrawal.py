@@ -3,10 +3,10 @@
 Every trial simulates the same paths (the same seed: common random numbers), so a path that
 survives an amount survives every smaller one and success(A) is non-increasing in A; bisection
 then brackets the answer: lo is an amount known to succeed (or 0), hi one known to fail. The
-first trial is the amount that spends the money at zero return (scale / years), doubled until
-it fails; bisection stops once hi - lo <= 0.1% of the scale (the initial investment, or the
-contributions without one), or at the run budget. The answer is lo, simulated once more with
-its charts: that run is the response's, and counts in `iterations`.
+first trial is the amount that spends the money put in at zero return over the withdrawal
+months, doubled until it fails; bisection stops once hi - lo <= 0.1% of the scale (the initial
+investment, or the contributions without one), or at the run budget. The answer is lo,
+simulated once more with its charts: that run is the response's, and counts in `iterations`.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def solve_safe_withdrawal(inputs: SimulationInputs, target_success: float) -> Sa
 
     runs = 0
     low, high = 0.0, None
-    amount = scale / inputs.years
+    withdrawal_months = 12 * inputs.years - strategy.start_month + 1
+    amount = 12.0 * max(inputs.total_invested(), scale) / withdrawal_months
     while runs < MAX_RUNS - 1:
         runs += 1
         if _success(trial(amount)) >= target_success:
