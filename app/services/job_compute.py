@@ -9,6 +9,7 @@ distributed client here is the synchronous one.
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -59,6 +60,25 @@ def connect(settings: Settings) -> Client:
     return Client(cluster)
 
 
+def warm_up(client: Client) -> None:
+    """A tiny run on the cluster: the merge's compiled functions load in this process (about
+    2 s on first use, during which a job's progress would stand still) before a job needs them."""
+    inputs = SimulationInputs(
+        weights=np.array([0.6, 0.4]),
+        annual_returns=np.array([0.07, 0.03]),
+        annual_volatilities=np.array([0.15, 0.05]),
+        correlation=np.array([[1.0, 0.2], [0.2, 1.0]]),
+        initial_investment=1000.0,
+        monthly_contribution=10.0,
+        years=1,
+        num_paths=256,
+        seed=0,
+        sample_paths=2,
+    )
+    run = ShardedRun(client, inputs, 0.02, 64, name=f"warm-up-{uuid.uuid4().hex}")
+    run.execute(lambda *_: None, threading.Event())
+
+
 def shard_paths_for(inputs: SimulationInputs, shard_steps: int) -> int:
     """Paths per shard: about `shard_steps` paths x months x assets, so a task lasts ~0.5 s."""
     steps_per_path = 12 * int(inputs.years) * len(inputs.weights)
@@ -93,6 +113,7 @@ class ShardedRun:
     _report: Callable[[int, float], None] = field(init=False, repr=False)
     _cancelled: threading.Event = field(init=False, repr=False)
     _merge_tasks_done: int = field(init=False, default=0)
+    _merge_rounds: int = field(init=False, default=0)
 
     def execute(
         self, report: Callable[[int, float], None], cancelled: threading.Event
@@ -112,9 +133,10 @@ class ShardedRun:
             [count for _, count in ranges],
             [self.inflation_rate] * len(ranges),
             key=[f"{self.name}-shard-{first}" for first in firsts],
+            pure=False,  # the keys are given: no hashing of every task's arguments
         )
         summaries = self.client.map(
-            _summary, shards, key=[f"{self.name}-summary-{first}" for first in firsts]
+            _summary, shards, key=[f"{self.name}-summary-{first}" for first in firsts], pure=False
         )
         try:
             merged = self._merged(summaries, ranges)
@@ -142,18 +164,27 @@ class ShardedRun:
         return merge(self._results(summaries, shard_done))
 
     def _on_every_shard(self, shards: list[Future], function: Callable, *args: object) -> list:
-        tasks = [
-            self.client.submit(_on_keys, shard, function, *args, pure=False) for shard in shards
-        ]
-        total = int(self.inputs.num_paths)
         per_round = len(shards) * MERGE_ROUNDS_TO_HALF
 
-        def merge_task_done(_: Future) -> None:
+        def merge_task_done(_: Future | None) -> None:
             self._merge_tasks_done += 1
             left = 0.5 ** (self._merge_tasks_done / per_round)
-            self._report(total, 1.0 - MERGE_SHARE * left)
+            self._report(int(self.inputs.num_paths), 1.0 - MERGE_SHARE * left)
 
-        return self._results(tasks, merge_task_done)
+        merge_task_done(None)  # a round begins: news, before its first answer comes
+        self._merge_rounds += 1
+        tasks = self.client.map(
+            _on_keys,
+            shards,
+            [function] * len(shards),
+            *([arg] * len(shards) for arg in args),
+            key=[f"{self.name}-merge-{self._merge_rounds}-{index}" for index in range(len(shards))],
+            pure=False,
+        )
+        try:
+            return self._results(tasks, merge_task_done)
+        finally:
+            self.client.cancel(tasks)  # answered, or the run cancelled: off the cluster
 
     def _results(self, futures: list[Future], on_done: Callable[[Future], None]) -> list:
         """The futures' results, in order, fetched as they finish (no long gather at the end,

@@ -22,12 +22,18 @@ from app.database import Database
 from app.schemas.simulation import SimulationRequest
 from app.services import datasets, jobs, monte_carlo, saved_simulations
 from app.services.errors import InvalidInput
-from app.services.job_compute import RunCancelled, ShardedRun, connect, shard_paths_for
+from app.services.job_compute import (
+    RunCancelled,
+    ShardedRun,
+    connect,
+    shard_paths_for,
+    warm_up,
+)
 from app.services.job_queue import QUEUE, RUN_JOB, build_app
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_SECONDS = 0.5
+PROGRESS_SECONDS = 0.25
 CANCEL_GRACE_SECONDS = 5.0
 
 
@@ -140,6 +146,7 @@ async def run_worker(settings: Settings) -> None:
     """Serve jobs until SIGINT / SIGTERM."""
     database = await asyncio.to_thread(Database.from_settings, settings)
     client = await asyncio.to_thread(connect, settings)
+    await asyncio.to_thread(warm_up, client)
     queue_app = build_app(settings, max_connections=4)
     runner = JobRunner(settings, database.sessionmaker, client)
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dask
 import pytest
 from distributed import Client, LocalCluster
 
@@ -25,6 +26,9 @@ def _warm_up() -> str:
 
 @pytest.fixture(scope="package")
 def dask_client() -> Iterator[Client]:
+    # Room in the scheduler's transition log for every task of a job (the cancel test reads
+    # when the last of them left).
+    dask.config.set({"distributed.admin.low-level-log-length": 200_000})
     cluster = LocalCluster(
         n_workers=2,
         threads_per_worker=1,

@@ -128,7 +128,12 @@ async def test_progress_moves_at_least_every_two_seconds_while_a_job_runs(
     gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     ran_for = observed[-1][0] - running[0][0]
     assert ran_for > 4.0, f"ran {ran_for:.1f} s: too short to show anything"
-    assert max(gaps) <= 2.0, f"{max(gaps):.2f} s without news in a {ran_for:.1f} s run: {gaps}"
+    worst = gaps.index(max(gaps))
+    progress_then = [value for at, value in running if at <= moments[worst]][-1]
+    assert max(gaps) <= 2.0, (
+        f"{max(gaps):.2f} s without news from progress {progress_then} on (change "
+        f"{worst + 1} of {len(gaps)}) in a {ran_for:.1f} s run"
+    )
     assert len(set(progress)) >= ran_for / 2
 
 
@@ -147,15 +152,24 @@ async def test_cancelling_a_running_job_stops_its_compute(
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
     cancelled = await client.delete(f"/api/v1/jobs/{job_id}", headers=headers)
+    acknowledged = time.time()
     assert cancelled.status_code == 202 and cancelled.json()["status"] == "cancelled"
-    stopped_by = time.monotonic() + 2.0
 
-    def tasks_of_job(dask_scheduler, prefix=job_id) -> int:
-        return sum(1 for key in dask_scheduler.tasks if str(key).startswith(prefix))
+    def tasks_of_job(dask_scheduler, prefix=job_id) -> tuple[int, float | None]:
+        """The job's tasks on the scheduler, and when the last of them changed state (the
+        scheduler's own clock: the test's polling, slow on a loaded machine, is not timed)."""
+        left = sum(1 for key in dask_scheduler.tasks if str(key).startswith(prefix))
+        log = dask_scheduler.transition_log
+        moments = [t.timestamp for t in log if str(t.key).startswith(prefix)]
+        return left, max(moments, default=None)
 
-    while dask_client.run_on_scheduler(tasks_of_job):
-        assert time.monotonic() < stopped_by, "the job's tasks still run 2 s after cancelling"
+    deadline = time.monotonic() + 30  # generous for the waiting; the bound is the 2 s below
+    while (state := dask_client.run_on_scheduler(tasks_of_job))[0]:
+        assert time.monotonic() < deadline, "the job's tasks still run 30 s after cancelling"
         await asyncio.sleep(0.05)
+    _, last_change = state
+    assert last_change is not None
+    assert last_change - acknowledged <= 2.0, "the job's tasks ran on 2 s after the 202"
     again = await client.delete(f"/api/v1/jobs/{job_id}", headers=headers)
     assert again.status_code == 409
     await asyncio.sleep(1.0)
