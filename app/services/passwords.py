@@ -99,6 +99,9 @@ async def _issue_reset_link(db: AsyncSession, settings: Settings, payload: dict)
     user = await find_user(db, email=payload["email"])
     if user is None or user.status != "active":
         return
+    # Task workers run several of these at once: the account's row lock makes a burst of
+    # "forgot" requests see each other's link, so it sends one.
+    await db.execute(select(User.id).where(User.id == user.id).with_for_update())
     now = datetime.now(UTC)
     just_sent = await db.scalar(
         select(
