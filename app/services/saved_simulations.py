@@ -60,8 +60,13 @@ async def save(
     # The caller gets the results in this response whatever happens; not waiting for the
     # WAL flush halves the save. A database crash can lose the last moment's saved runs,
     # never corrupt them. (Call logs, used for billing, keep the synchronous commit.)
-    await db.execute(text("SET LOCAL synchronous_commit = off"))
-    await db.execute(select(func.pg_advisory_xact_lock(_SAVE_LOCK_NAMESPACE, simulation.user_id)))
+    # Both in one round trip: set_config(..., true) is SET LOCAL.
+    await db.execute(
+        select(
+            func.set_config("synchronous_commit", "off", True),
+            func.pg_advisory_xact_lock(_SAVE_LOCK_NAMESPACE, simulation.user_id),
+        )
+    )
     db.add(simulation)
     await db.flush()
     if claim is not None:

@@ -99,7 +99,10 @@ class CallLogWriter:
     async def _write(self, batch: list[ApiCall]) -> list[ApiCall]:
         """Insert what the database accepts; return the calls to retry when it is unreachable."""
         try:
-            async with self._sessionmaker() as db, db.begin():
+            async with self._sessionmaker() as db:
+                # No BEGIN / COMMIT round trips: the batch is one INSERT, atomic by itself
+                # (asyncpg's executemany), and the key lookup before it only reads.
+                await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                 rows = await _resolve_keys(db, batch)
                 if rows:
                     await db.execute(insert(ApiCallLog), rows)
