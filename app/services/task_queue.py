@@ -139,10 +139,16 @@ class TaskWorker:
     async def close(self) -> None:
         if self._runner is None:
             return
-        self._runner.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._runner
-        self._runner = None
+        runner, self._runner = self._runner, None
+        runner.cancel()
+        # The worker finishes its jobs (up to 5 s) and signs off in the database; a database
+        # that does not answer (frozen) must not hold up the shutdown for ever.
+        done, _ = await asyncio.wait({runner}, timeout=_STOP_GRACE_SECONDS + 5.0)
+        if not done:
+            logger.warning("task worker did not stop in time; leaving it")
+            return
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            runner.result()
 
     async def _run(self) -> None:
         while True:

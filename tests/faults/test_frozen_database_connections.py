@@ -118,3 +118,30 @@ async def test_a_session_ending_on_a_frozen_database_drops_its_connection_quietl
     finally:
         own_postgres.thaw()
         await database.dispose()
+
+
+async def test_a_frozen_database_does_not_hold_up_the_email_workers_stop(
+    fault_client_factory: ClientFactory, own_postgres: ThrowawayPostgres
+) -> None:
+    client = await fault_client_factory(**TIMEOUTS, EMAIL_POLL_SECONDS=0.1)
+    database = create_async_engine(to_asyncpg_url(own_postgres.url))
+    try:
+
+        async def registered() -> int:
+            async with database.connect() as connection:
+                return await connection.scalar(text("SELECT count(*) FROM procrastinate_workers"))
+
+        deadline = time.monotonic() + 20
+        while not await registered():  # the worker is up and signed in
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+    finally:
+        await database.dispose()
+    own_postgres.freeze()
+    try:
+        started = time.monotonic()
+        # Without a bound, its sign-off query would wait on the frozen server for ever.
+        await asyncio.wait_for(client.app.state.task_worker.close(), 60)
+        assert time.monotonic() - started < 15
+    finally:
+        own_postgres.thaw()
