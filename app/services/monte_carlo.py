@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import anyio
+import numba
 import numpy as np
 import pydantic_core
 from sqlalchemy.exc import IntegrityError
@@ -87,11 +88,26 @@ def _response_body(
     return pydantic_core.to_json(response)
 
 
+def engine_threads(runs_in_flight: int) -> int:
+    """Engine threads for one run: this process's cores shared by the runs it has in flight.
+
+    A lone run gets every core; under load each run already has a core, and splitting it over
+    more threads only adds OpenMP wake-ups and idle waits at its barriers (one worker, 16
+    clients, 2 cores: 33 -> 56 requests/s). Results do not depend on the count.
+    """
+    return max(1, numba.config.NUMBA_NUM_THREADS // max(1, runs_in_flight))
+
+
 def _run(
-    inputs: SimulationInputs, request: SimulationRequest, market: MarketInputs, simulation_id: str
+    inputs: SimulationInputs,
+    request: SimulationRequest,
+    market: MarketInputs,
+    simulation_id: str,
+    slots: SimulationSlots,
 ) -> _Run:
     """Simulate and build the response, all in the worker thread: a large response takes
     milliseconds to serialize, which must not stall the event loop."""
+    numba.set_num_threads(engine_threads(slots.in_use))  # this thread's count only
     parameters = request.parameters
     solve = parameters.solve
     target = None if solve is None else solve.safe_withdrawal_rate.target_success
@@ -249,6 +265,7 @@ async def simulate_and_save(
             request,
             market,
             simulation_id,
+            slots,
             account=user_id,
             path_months=num_paths
             * 12

@@ -4,10 +4,12 @@ per-account compute budget."""
 import asyncio
 import threading
 
+import numba
 import pytest
 
 from app.services.capacity import SimulationSlots
 from app.services.errors import TooManyRequests, Unavailable
+from app.services.monte_carlo import engine_threads
 from app.services.rate_limit import RateLimiter
 
 
@@ -92,3 +94,29 @@ async def test_the_compute_budget_refuses_with_429_and_retry_after_per_account()
     assert await slots.run(len, "x", account=2, path_months=600) == 1  # another account
     # A run larger than the whole budget takes a full window rather than never running.
     assert await slots.run(len, "x", account=3, path_months=5000) == 1
+
+
+async def test_a_lone_run_gets_every_engine_thread_and_concurrent_runs_share_them() -> None:
+    cores = numba.config.NUMBA_NUM_THREADS
+    slots, runs = SimulationSlots(2, 5), Runs()
+    threads: dict[str, int] = {}
+
+    def work(name: str) -> str:
+        threads[name] = engine_threads(slots.in_use)
+        return runs.work(name)
+
+    alone = asyncio.create_task(slots.run(work, "alone", account=1, path_months=1))
+    await runs.until_started(1)
+    runs.finish("alone")
+    await alone
+    both = [
+        asyncio.create_task(slots.run(work, name, account=account, path_months=1))
+        for account, name in enumerate(("first", "second"))
+    ]
+    await runs.until_started(3)
+    for name in ("first", "second"):
+        runs.finish(name)
+    await asyncio.gather(*both)
+    assert threads["alone"] == cores
+    assert threads["second"] == max(1, cores // 2)
+    assert engine_threads(10 * cores) == 1
