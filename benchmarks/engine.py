@@ -3,6 +3,7 @@
     python -m benchmarks.engine             # cases A-D: a table, then one JSON line
     python -m benchmarks.engine --case B    # one JSON line for case B
     python -m benchmarks.engine --models [--case B] [--baseline REF]   # the return models
+    python -m benchmarks.engine --plans [--baseline REF]   # withdrawal strategies, the solve
 
 Per case: median seconds of `run_simulation` after warm-up (compile excluded); the same case
 done the vectorized-NumPy way most people write it (`numpy_reference`); the time only to draw
@@ -185,11 +186,21 @@ def main() -> None:
     parser.add_argument(
         "--models", action="store_true", help="time normal, student_t and bootstrap per case"
     )
-    parser.add_argument("--baseline", help="with --models: also the normal model at this commit")
+    parser.add_argument(
+        "--plans", action="store_true", help="case B with withdrawal strategies, and the solve"
+    )
+    parser.add_argument(
+        "--baseline", help="with --models or --plans: also the plain cases at this commit"
+    )
     parser.add_argument("--rounds", type=int, default=7, help="with --models: rounds of turns")
     args = parser.parse_args()
     if args.probe_memory:
         print(json.dumps(probe_memory(args.probe_memory)))
+        return
+    if args.plans:
+        from benchmarks import plans
+
+        plans.run(rounds=args.rounds, baseline=args.baseline)
         return
     if args.models:
         from benchmarks import return_models

@@ -1,6 +1,6 @@
 """Cash-flow plans' speed: withdrawal strategies against the plain case, and the solve.
 
-    python -m benchmarks.plans [--rounds 7] [--baseline REF]
+    python -m benchmarks.plans [--rounds 7] [--baseline REF]    (or benchmarks.engine --plans)
 
 Case B (100,000 paths, 10 years, 2 assets) as it is (`plain`), with a fixed_real and with a
 guardrails strategy from month 61, interleaved round by round in one process; target: each
@@ -110,30 +110,34 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--baseline", help="also the plain cases at this commit, in turns")
     args = parser.parse_args()
+    run(rounds=args.rounds, baseline=args.baseline)
+
+
+def run(*, rounds: int, baseline: str | None) -> None:
     warm_up()
-    strategies = time_strategies(args.rounds, 3)
+    strategies = time_strategies(rounds, 3)
     print(f"{'case B':<12}" + "".join(f"{n + ' ms':>18}" for n in strategies["median_s"]))
     cells = "".join(
         f"{1e3 * strategies['median_s'][n]:>10.1f} ({strategies['ratio_to_plain'][n]:.2f}x)"
         for n in strategies["median_s"]
     )
     print(f"{'':<12}{cells}")
-    solve = time_solve(args.rounds)
+    solve = time_solve(rounds)
     print(
         f"solve (spec portfolio, 10,000 paths): {1e3 * solve['median_s']:.0f} ms median, "
         f"{solve['iterations']} runs, rate {solve['rate']:.4f}"
     )
     report: dict = {"strategies": strategies, "solve": solve}
-    if args.baseline:
+    if baseline:
         from benchmarks.return_models import against_baseline
 
         report["baseline"] = [
-            against_baseline(args.baseline, name, args.rounds, CASES[name].engine_repeats // 5 or 1)
+            against_baseline(baseline, name, rounds, CASES[name].engine_repeats // 5 or 1)
             for name in sorted(CASES)
         ]
         for row in report["baseline"]:
             print(
-                f"case {row['case']}: {1e3 * row['baseline_normal_s']:.1f} ms at {args.baseline}, "
+                f"case {row['case']}: {1e3 * row['baseline_normal_s']:.1f} ms at {baseline}, "
                 f"{1e3 * row['current_normal_s']:.1f} ms here ({row['ratio']:.3f}x)"
             )
     print(json.dumps(report))
