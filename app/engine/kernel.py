@@ -16,6 +16,7 @@ from app.engine.return_model import asset_returns, draw_month, month_draws
 from app.engine.withdrawal import takes_withdrawals, withdrawal, withdrawal_state
 
 NEVER = 0  # rebalance_every value meaning "only at the start"
+NOT_DEPLETED = 1e18  # first_empty of a path that never ran out (finite: the kernel has ninf)
 
 
 @intrinsic
@@ -53,6 +54,7 @@ def simulate_paths(
     strategy: tuple,
     fee_factor: float,
     real_deflators: np.ndarray,
+    track_withdrawals: bool,
     months: int,
     rebalance_every: int,
     return_shift: float,
@@ -84,9 +86,9 @@ def simulate_paths(
     contributions are added by weight and withdrawals taken pro rata; at the month's end the
     value is multiplied by fee_factor = (1 - annual_fee) ** (1 / 12). The time-weighted index
     moves by V_end / start on live months. A path is depleted in the first month that ends at 0
-    after it held money (depletion_months: that month, 1-based, or 0); withdrawn sums what left
-    each path (real: times real_deflators[t]) and annual_withdrawals what the strategy took per
-    year, for its first paths (the band paths, or none).
+    after it held money (depletion_months: that month, 1-based, or 0); with track_withdrawals,
+    withdrawn sums what left each path (real: times real_deflators[t]) and annual_withdrawals
+    what the strategy took per year, for its first paths (the band paths, or none).
     Output index p holds path first_path + p of the run (its Philox counter).
     Outputs are written in place; per-path sums are of (monthly return - return_shift) and of
     min(monthly return - downside_target, 0)**2, over live months; V_end / start includes the fee.
@@ -112,9 +114,7 @@ def simulate_paths(
             count = min(block_size, num_paths - first)
             draws = month_draws(parameters, num_assets, count)
             state = withdrawal_state(strategy, count)
-            paid = np.empty(count)
-            taken = np.empty(count)  # by the strategy
-            depleted_in = np.zeros(count, dtype=np.int64)
+            first_empty = np.full(count, NOT_DEPLETED)  # the month a path ran out, as a float
             out_sum = np.zeros(count)
             out_real_sum = np.zeros(count)
             asset_return = np.empty(count)  # R_i
@@ -146,8 +146,16 @@ def simulate_paths(
                     available = max(value[p] + flow, 0.0)
                     s = max(available - withdrawal(strategy, state, p, t, available), 0.0)
                     start[p] = s
-                    paid[p] = (value[p] + added) - s
-                    taken[p] = available - s
+                if track_withdrawals:  # a plain run skips the bookkeeping of what left
+                    deflator = real_deflators[t]
+                    for p in range(count):
+                        paid = (value[p] + added) - start[p]
+                        out_sum[p] = out_sum[p] + paid
+                        out_real_sum[p] = out_real_sum[p] + paid * deflator
+                    spent = annual_withdrawals[t // 12]
+                    for p in range(keep_spending):
+                        taken = max(value[p] + flow, 0.0) - start[p]
+                        spent[first + p] = spent[first + p] + taken
                 if not monthly:
                     if t == 0 or (rebalance_every > 0 and t % rebalance_every == 0):
                         for i in range(num_assets):
@@ -189,7 +197,7 @@ def simulate_paths(
                         held = holdings[i]
                         for p in range(count):
                             held[p] = held[p] * fee_factor
-                deflator = real_deflators[t]
+                month_number = t + 1.0
                 for p in range(count):
                     s = start[p]
                     alive = s > 0.0
@@ -214,14 +222,9 @@ def simulate_paths(
                     shortfall = min(factor - (hurdle if alive else 1.0), 0.0)
                     shortfall_sq[p] = shortfall_sq[p] + shortfall * shortfall
                     live_months[p] = live_months[p] + (1.0 if alive else 0.0)
-                    ran_out = depleted_in[p] == 0 and end <= 0.0 and value[p] + added > 0.0
-                    depleted_in[p] = t + 1 if ran_out else depleted_in[p]
-                    out_sum[p] = out_sum[p] + paid[p]
-                    out_real_sum[p] = out_real_sum[p] + paid[p] * deflator
+                    ran_out = (end <= 0.0) & (value[p] + added > 0.0)
+                    first_empty[p] = min(first_empty[p], month_number if ran_out else NOT_DEPLETED)
                     value[p] = end
-                spent = annual_withdrawals[t // 12]
-                for p in range(keep_spending):
-                    spent[first + p] = spent[first + p] + taken[p]
                 for p in range(keep_sample):
                     sample_values[first + p, t + 1] = value[p]
                 for p in range(keep_band):
@@ -235,6 +238,7 @@ def simulate_paths(
                 sum_dev_sq[first + p] = dev_sq[p]
                 sum_shortfall_sq[first + p] = shortfall_sq[p]
                 return_months[first + p] = live_months[p]
-                depletion_months[first + p] = depleted_in[p]
+                emptied = first_empty[p]
+                depletion_months[first + p] = int(emptied) if emptied < NOT_DEPLETED else 0
                 withdrawn[first + p] = out_sum[p]
                 withdrawn_real[first + p] = out_real_sum[p]

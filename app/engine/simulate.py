@@ -292,6 +292,7 @@ def run_simulation(
         strategy.kernel_parameters(months, inflation),
         (1.0 - float(inputs.annual_fee)) ** (1.0 / 12.0),
         (1.0 + inflation) ** (-np.arange(months) / 12.0),
+        inputs.takes_withdrawals,
         months,
         REBALANCING_INTERVALS[inputs.rebalancing],
         return_shift,
