@@ -11,8 +11,9 @@ the server (it runs on the same cores). Clients are spread over `--accounts` acc
 one each, as 16 users would be). With `--baseline`, the older commit is exported (`git archive`)
 to a folder kept between runs, each variant gets its own database, and the rounds alternate
 baseline, current, baseline, current...: the ratio compares the two under the same noise. The
-server's CPU time per answer (its process and workers, not PostgreSQL's) is the figure least
-moved by other load on the machine.
+server's CPU time per answer (its process and workers) is the figure least moved by other load
+on the machine; PostgreSQL's (the backends of the variant's database) is given beside it, since
+it runs on the same cores.
 """
 
 import argparse
@@ -113,19 +114,38 @@ def server_cpu_seconds(port: int) -> float:
     return total
 
 
-async def measure_round(base_url: str, clients: int, accounts: int, seconds: float) -> dict:
+def postgres_cpu_seconds(database: str | None) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to `database` (its rows are
+    written and read on the same cores as the server); 0 when not known (`--url`)."""
+    if database is None:
+        return 0.0
+    total = 0.0
+    for process in psutil.process_iter(["cmdline"]):
+        words = " ".join(process.info["cmdline"] or []).split()
+        if words[:1] == ["postgres:"] and database in words:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+async def measure_round(
+    base_url: str, clients: int, accounts: int, seconds: float, database: str | None = None
+) -> dict:
     url = httpx.URL(base_url)
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as setup:
         keys = [(await user_with_api_key(setup))[2] for _ in range(accounts)]
     requests = [simulate_request(url.host, url.port, keys[i % accounts]) for i in range(clients)]
     await load(url.host, url.port, requests, min(3.0, seconds))  # warm pools and connections
-    cpu_before = server_cpu_seconds(url.port)
+    cpu_before, postgres_before = server_cpu_seconds(url.port), postgres_cpu_seconds(database)
     latencies, statuses, size, elapsed = await load(url.host, url.port, requests, seconds)
     cpu_used = server_cpu_seconds(url.port) - cpu_before
-    answered = sum(statuses.values())
+    postgres_used = postgres_cpu_seconds(database) - postgres_before
+    answered = max(sum(statuses.values()), 1)
     return {
         "requests_per_s": round(statuses.get(200, 0) / elapsed, 1),
-        "server_cpu_ms_per_request": round(1000 * cpu_used / max(answered, 1), 2),
+        "server_cpu_ms_per_request": round(1000 * cpu_used / answered, 2),
+        "postgres_cpu_ms_per_request": round(1000 * postgres_used / answered, 2),
         "p50_ms": ms(percentile(latencies, 50)),
         "p95_ms": ms(percentile(latencies, 95)),
         "p99_ms": ms(percentile(latencies, 99)),
@@ -140,6 +160,9 @@ def summarize(rounds: list[dict]) -> dict:
         "requests_per_s_rounds": [r["requests_per_s"] for r in rounds],
         "server_cpu_ms_per_request": statistics.median(
             r["server_cpu_ms_per_request"] for r in rounds
+        ),
+        "postgres_cpu_ms_per_request": statistics.median(
+            r["postgres_cpu_ms_per_request"] for r in rounds
         ),
         "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
         "p95_ms": statistics.median(r["p95_ms"] for r in rounds),
@@ -167,14 +190,18 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, root in variants.items():
+            database_url = f"{args.database_url}_{name}"
             with running_server(
-                args,
-                project_root=root,
-                database_url=f"{args.database_url}_{name}",
-                **UNLIMITED,
+                args, project_root=root, database_url=database_url, **UNLIMITED
             ) as base_url:
                 figures = asyncio.run(
-                    measure_round(base_url, args.clients, args.accounts, args.seconds)
+                    measure_round(
+                        base_url,
+                        args.clients,
+                        args.accounts,
+                        args.seconds,
+                        database=None if args.url else database_url.rpartition("/")[2],
+                    )
                 )
             print(f"  {name}: {figures}")
             results[name].append(figures)
@@ -191,6 +218,14 @@ def main() -> None:
             figures["current_server_cpu_ms_per_request"]
             / max(figures["baseline_server_cpu_ms_per_request"], 1e-9),
             2,
+        )
+        both = {
+            name: figures[f"{name}_server_cpu_ms_per_request"]
+            + figures[f"{name}_postgres_cpu_ms_per_request"]
+            for name in variants
+        }
+        figures["server_and_postgres_cpu_per_request_ratio"] = round(
+            both["current"] / max(both["baseline"], 1e-9), 2
         )
     report("capacity: POST /api/v1/simulate (spec example), concurrent clients", figures)
 
