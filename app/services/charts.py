@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.charts import FanData, HistogramData, draw_fan, draw_histogram
+from app.engine.cash_flows import CashFlow, scheduled_contributions
 from app.models import Simulation
 from app.schemas.chart import ChartQuery
 from app.services.capacity import SimulationSlots
@@ -85,10 +86,24 @@ def portfolio_name(assets: list[dict]) -> str:
 
 
 def _invested(parameters: dict, months: int, real: bool) -> np.ndarray:
-    """Money put in by the start of each month (0 = start), deflated when `real`."""
-    contributions = np.full(months, float(parameters["monthly_contribution"]))
+    """Money put in by the start of each month (0 = start), deflated when `real`: the monthly
+    contribution and the cash flows' positive parts, as total_invested counts them."""
+    flows = tuple(
+        CashFlow(
+            flow["amount"],
+            flow["frequency"],
+            flow["start_month"],
+            flow["end_month"],
+            flow["indexed_to_inflation"],
+        )
+        for flow in parameters.get("cash_flows") or ()
+    )
+    inflation = parameters["inflation_rate"]
+    contributions = float(parameters["monthly_contribution"]) + scheduled_contributions(
+        flows, months, inflation
+    )
     if real:
-        contributions *= (1.0 + parameters["inflation_rate"]) ** (-np.arange(months) / 12.0)
+        contributions *= (1.0 + inflation) ** (-np.arange(months) / 12.0)
     return parameters["initial_investment"] + np.concatenate(([0.0], np.cumsum(contributions)))
 
 

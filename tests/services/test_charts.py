@@ -156,3 +156,30 @@ def test_the_title_stays_inside_the_figure_cut_with_an_ellipsis(
     assert extent.x0 >= 0 and extent.x1 <= width, (extent, title.get_text())
     assert title.get_text().endswith("…")
     assert width - extent.x1 < 0.25 * width  # cut where the room ends, not far before it
+
+
+def test_money_invested_counts_the_cash_flows_that_add_not_those_that_withdraw() -> None:
+    inputs = saved_inputs(0.0, contribution=0.0)
+    inputs["parameters"]["cash_flows"] = [
+        {
+            "amount": 500.0,
+            "frequency": "quarterly",
+            "start_month": 2,
+            "end_month": None,
+            "indexed_to_inflation": False,
+            "label": None,
+        },
+        {
+            "amount": -300.0,
+            "frequency": "monthly",
+            "start_month": 1,
+            "end_month": 24,
+            "indexed_to_inflation": False,
+            "label": "rent",
+        },
+    ]
+    data = fan_data(inputs, bands(), [], real=False)
+    # Month m's flow is in by the start of month m, so invested[m] includes months 1..m.
+    assert data.invested[1] == 1000.0 and data.invested[2] == 1500.0
+    assert data.invested[5] == 2000.0  # months 2 and 5
+    assert data.invested[-1] == 1000.0 + 8 * 500.0  # months 2, 5, ..., 23

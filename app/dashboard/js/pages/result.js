@@ -3,6 +3,7 @@
 import * as api from "../api.js";
 import { el, errorBox, show, table } from "../dom.js";
 import { explain, humanize, money, percentNumber, ratio, share, when } from "../format.js";
+import { planSection } from "./plan.js";
 
 const recent = new Map(); // simulation id -> the response that created it (saves a request)
 
@@ -18,7 +19,7 @@ const LABELS = {
   sharpe_ratio: "Sharpe ratio", sharpe_ratio_geometric: "Sharpe ratio (geometric)", sortino_ratio: "Sortino ratio",
   max_drawdown_pct: "Max drawdown (median path)", max_drawdown_pct_95: "Max drawdown (95th percentile)",
   loss: "Ending below the money invested", positive_return: "Ending above the money invested",
-  doubling: "Doubling the money invested", depletion: "Running out of money",
+  doubling: "Doubling the money invested", depletion: "Running out of money", success: "Never running out of money",
   cagr_below_risk_free: "Annual return below the risk-free rate",
 };
 
@@ -110,6 +111,7 @@ export async function resultPage(main, { params }) {
     `Simulation ${id}`,
     el("section", { "aria-label": "Summary" }, summary, model, controls),
     el("section", { "aria-label": "Charts" }, fan.figure, histogram.figure),
+    planSection(results),
     el("section", { "aria-label": "Figures", id: "figures" }, tables),
   );
   await Promise.all([fan.draw(false), histogram.draw(false)]);

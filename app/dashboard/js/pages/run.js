@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { el, errorBox, field, show, status } from "../dom.js";
 import { explain } from "../format.js";
 import { listDatasets } from "./datasets.js";
+import { planControls } from "./plan.js";
 import { remember } from "./result.js";
 
 const FALLBACK_CLASSES = ["equity", "bonds", "cash", "real_estate", "commodities", "crypto"];
@@ -182,6 +183,7 @@ export async function runPage(main, { go, params = [] }) {
   inputs.rebalancing = el("select", { name: "rebalancing" }, rebalancing.map((name) => el("option", { value: name, selected: name === (example.parameters.rebalancing ?? "monthly") }, name)));
   parameterFields.push(field("Rebalancing", inputs.rebalancing, "How often weights are restored."));
 
+  const plan = planControls();
   const submit = el("button", { type: "submit" }, "Run simulation");
   const asJob = el("button", { type: "button", class: "secondary" }, "Run as a background job");
   const form = el(
@@ -193,6 +195,8 @@ export async function runPage(main, { go, params = [] }) {
     el("div", { class: "actions" }, add),
     el("h2", {}, "Parameters"),
     el("div", { class: "grid" }, parameterFields),
+    el("h2", {}, "Cash flows and withdrawals"),
+    plan.fields,
     el("h2", {}, "Returns and market data"),
     market.fields,
     market.datasetActions,
@@ -205,7 +209,7 @@ export async function runPage(main, { go, params = [] }) {
       asset_class: row.querySelector("select").value,
       weight: Number(row.querySelector("input.weight").value) / 100,
     }));
-    const parameters = { rebalancing: inputs.rebalancing.value, ...market.parameters() };
+    const parameters = { rebalancing: inputs.rebalancing.value, ...market.parameters(), ...plan.parameters() };
     for (const [name] of PARAMETERS) {
       if (inputs[name].value !== "") parameters[name] = Number(inputs[name].value);
     }
