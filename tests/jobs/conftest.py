@@ -1,6 +1,8 @@
 """One real Dask LocalCluster (two worker processes on loopback) for the job tests, and job
 workers (`python -m app worker` processes) pointed at it and at the test database."""
 
+import asyncio
+import copy
 import os
 import subprocess
 import sys
@@ -9,11 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dask
+import httpx
 import pytest
 from distributed import Client, LocalCluster
 
 from app.config import PROJECT_ROOT
-from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET
+from app.schemas.simulation import SPEC_EXAMPLE
+from tests.api.test_api_keys import keys_of_new_user
+from tests.conftest import TEST_DATA_ENCRYPTION_KEY, TEST_JWT_SECRET, AppClient, ClientFactory
 
 SHARD_STEPS = 2_400_000  # 10,000 paths of the spec example (10 years, 2 assets) per Dask task
 
@@ -105,3 +110,73 @@ def job_workers(
         yield workers
     finally:
         workers.stop_all()
+
+
+def example(**parameters: object) -> dict:
+    body = copy.deepcopy(SPEC_EXAMPLE)
+    body["parameters"].update({"seed": 42, "inflation_rate": 0.02, **parameters})
+    return body
+
+
+@pytest.fixture
+async def api(client_factory: ClientFactory) -> tuple[AppClient, dict, str]:
+    client = await client_factory(MAX_ACTIVE_JOBS_PER_USER=2)
+    token, keys = await keys_of_new_user(client, 2)
+    return client, {"X-API-Key": keys[0]["key"]}, token
+
+
+@pytest.fixture
+def worker(job_workers: JobWorkers) -> JobWorkers:
+    """At least one job worker running."""
+    if not any(process.poll() is None for process in job_workers.processes):
+        job_workers.start()
+    return job_workers
+
+
+async def wait_for(
+    client: httpx.AsyncClient,
+    headers: dict,
+    job_id: str,
+    *statuses: str,
+    within: float = 60,
+    seen: list | None = None,
+) -> dict:
+    deadline = time.monotonic() + within
+    while True:
+        response = await client.get(f"/api/v1/jobs/{job_id}", headers=headers)
+        assert response.status_code == 200, response.text
+        job = response.json()
+        if seen is not None:
+            seen.append(job)
+        if job["status"] in statuses:
+            return job
+        assert time.monotonic() < deadline, job
+        await asyncio.sleep(0.1)
+
+
+async def saved_results(client: httpx.AsyncClient, headers: dict, job: dict) -> dict:
+    response = await client.get(f"/api/v1/simulations/{job['simulation_id']}", headers=headers)
+    assert response.status_code == 200
+    return response.json()
+
+
+async def assert_saved_as_simulate_answers(
+    client: httpx.AsyncClient, headers: dict, job: dict, body: dict
+) -> dict:
+    """The job's saved simulation has the results and inputs `POST /simulate` answers for the
+    same body, bit for bit; returns the saved simulation."""
+    saved = await saved_results(client, headers, job)
+    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
+    assert direct.status_code == 200, direct.text
+    assert saved["results"] == direct.json()["results"]
+    assert saved["inputs"] == direct.json()["inputs"]
+    return saved
+
+
+async def job_as_simulate_answers(client: httpx.AsyncClient, headers: dict, body: dict) -> dict:
+    """Run `body` as a job to success and check it against /simulate (see above)."""
+    response = await client.post("/api/v1/jobs", json=body, headers=headers)
+    assert response.status_code == 202, response.text
+    job = await wait_for(client, headers, response.json()["job_id"], "succeeded", "failed")
+    assert job["status"] == "succeeded", job
+    return await assert_saved_as_simulate_answers(client, headers, job, body)

@@ -2,68 +2,20 @@
 progress, cancellation, the sync endpoint's bits, a killed worker, limits and other accounts."""
 
 import asyncio
-import copy
 import signal
 import time
 
-import httpx
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.schemas.simulation import SPEC_EXAMPLE
 from tests.api.test_api_keys import keys_of_new_user
-from tests.conftest import AppClient, ClientFactory
 from tests.factories import bearer
-from tests.jobs.conftest import JobWorkers
-
-
-def example(**parameters: object) -> dict:
-    body = copy.deepcopy(SPEC_EXAMPLE)
-    body["parameters"].update({"seed": 42, "inflation_rate": 0.02, **parameters})
-    return body
-
-
-@pytest.fixture
-async def api(client_factory: ClientFactory) -> tuple[AppClient, dict, str]:
-    client = await client_factory(MAX_ACTIVE_JOBS_PER_USER=2)
-    token, keys = await keys_of_new_user(client, 2)
-    return client, {"X-API-Key": keys[0]["key"]}, token
-
-
-@pytest.fixture
-def worker(job_workers: JobWorkers) -> JobWorkers:
-    """At least one job worker running."""
-    if not any(process.poll() is None for process in job_workers.processes):
-        job_workers.start()
-    return job_workers
-
-
-async def wait_for(
-    client: httpx.AsyncClient,
-    headers: dict,
-    job_id: str,
-    *statuses: str,
-    within: float = 60,
-    seen: list | None = None,
-) -> dict:
-    deadline = time.monotonic() + within
-    while True:
-        response = await client.get(f"/api/v1/jobs/{job_id}", headers=headers)
-        assert response.status_code == 200, response.text
-        job = response.json()
-        if seen is not None:
-            seen.append(job)
-        if job["status"] in statuses:
-            return job
-        assert time.monotonic() < deadline, job
-        await asyncio.sleep(0.1)
-
-
-async def saved_results(client: httpx.AsyncClient, headers: dict, job: dict) -> dict:
-    response = await client.get(f"/api/v1/simulations/{job['simulation_id']}", headers=headers)
-    assert response.status_code == 200
-    return response.json()
+from tests.jobs.conftest import (
+    JobWorkers,
+    assert_saved_as_simulate_answers,
+    example,
+    wait_for,
+)
 
 
 async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
@@ -94,11 +46,7 @@ async def test_a_job_runs_reports_progress_and_saves_the_sync_endpoints_numbers(
     progress = [entry["progress"] for entry in seen]
     assert progress == sorted(progress) and all(0.0 <= p <= 1.0 for p in progress)
     assert any(entry["status"] == "running" and 0 < entry["progress"] < 1 for entry in seen)
-    saved = await saved_results(client, headers, job)
-    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
-    assert direct.status_code == 200
-    assert saved["results"] == direct.json()["results"]
-    assert saved["inputs"] == direct.json()["inputs"]
+    await assert_saved_as_simulate_answers(client, headers, job, body)
     listed = await client.get("/api/v1/jobs", headers=headers)
     assert listed.json()["total"] == 1 and listed.json()["items"][0]["job_id"] == job["job_id"]
 
@@ -211,8 +159,7 @@ async def test_a_killed_job_worker_is_detected_and_its_job_retried_with_the_same
             text("SELECT attempts FROM simulation_jobs WHERE id = :id"), {"id": job_id}
         )
     assert attempts == 2
-    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
-    assert (await saved_results(client, headers, done))["results"] == direct.json()["results"]
+    await assert_saved_as_simulate_answers(client, headers, done, body)
 
 
 async def test_limits_and_other_accounts(api, job_workers: JobWorkers) -> None:

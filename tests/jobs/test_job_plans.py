@@ -1,8 +1,7 @@
 """A job runs a cash-flow plan with simulate's bits (shards merge its depletion counts and
 withdrawn totals exactly); a safe-withdrawal solve is the synchronous endpoint's only."""
 
-from tests.jobs.conftest import JobWorkers
-from tests.jobs.test_job_api import api, example, saved_results, wait_for, worker  # noqa: F401
+from tests.jobs.conftest import JobWorkers, example, job_as_simulate_answers
 
 PLAN = {
     "monthly_contribution": 0,
@@ -16,25 +15,17 @@ PLAN = {
 }
 
 
-async def test_a_job_gives_simulates_bits_for_a_guardrails_plan(api, worker: JobWorkers) -> None:  # noqa: F811
+async def test_a_job_gives_simulates_bits_for_a_guardrails_plan(api, worker: JobWorkers) -> None:
     client, headers, _ = api
     body = example(num_simulations=25_000, **PLAN)
-    response = await client.post("/api/v1/jobs", json=body, headers=headers)
-    assert response.status_code == 202, response.text
-    job = await wait_for(client, headers, response.json()["job_id"], "succeeded", "failed")
-    assert job["status"] == "succeeded", job
-    saved = await saved_results(client, headers, job)
-    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
-    assert direct.status_code == 200
-    assert saved["results"] == direct.json()["results"]
-    assert saved["inputs"] == direct.json()["inputs"]
+    saved = await job_as_simulate_answers(client, headers, body)
     results = saved["results"]
     assert results["withdrawals"]["annual"]["paths_used"] == 10_000
     assert 0 < results["probabilities"]["success"] <= 1
     assert results["survival_by_year"][-1] == results["probabilities"]["success"]
 
 
-async def test_a_job_refuses_a_solve_naming_the_field(api) -> None:  # noqa: F811
+async def test_a_job_refuses_a_solve_naming_the_field(api) -> None:
     client, headers, _ = api
     body = example(
         withdrawal_strategy={"type": "fixed_real"},

@@ -3,29 +3,20 @@
 import pytest
 
 from tests.dataset_files import csv_of, random_returns, upload
-from tests.jobs.conftest import JobWorkers
-from tests.jobs.test_job_api import api, example, saved_results, wait_for, worker  # noqa: F401
+from tests.jobs.conftest import JobWorkers, example, job_as_simulate_answers
 
 MODELS = [{"type": "student_t", "degrees_of_freedom": 4}]
 
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda model: model["type"])
-async def test_a_job_gives_simulates_bits_for_the_model(api, worker: JobWorkers, model) -> None:  # noqa: F811
+async def test_a_job_gives_simulates_bits_for_the_model(api, worker: JobWorkers, model) -> None:
     client, headers, _ = api
     body = example(num_simulations=25_000, return_model=model)
-    response = await client.post("/api/v1/jobs", json=body, headers=headers)
-    assert response.status_code == 202, response.text
-    job = await wait_for(client, headers, response.json()["job_id"], "succeeded", "failed")
-    assert job["status"] == "succeeded", job
-    saved = await saved_results(client, headers, job)
-    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
-    assert direct.status_code == 200
-    assert saved["results"] == direct.json()["results"]
-    assert saved["inputs"] == direct.json()["inputs"]
+    saved = await job_as_simulate_answers(client, headers, body)
     assert saved["inputs"]["parameters"]["return_model"] == model
 
 
-async def test_a_job_bootstraps_a_dataset_as_simulate_does(api, worker: JobWorkers) -> None:  # noqa: F811
+async def test_a_job_bootstraps_a_dataset_as_simulate_does(api, worker: JobWorkers) -> None:
     client, headers, _ = api
     table = random_returns(60, 2, seed=4)
     uploaded = await upload(client, headers, csv_of(["NSEI Index", "GIND10YR Index"], table))
@@ -36,19 +27,11 @@ async def test_a_job_bootstraps_a_dataset_as_simulate_does(api, worker: JobWorke
         dataset_id=uploaded.json()["dataset_id"],
         return_model={"type": "bootstrap", "block_months": 6},
     )
-    response = await client.post("/api/v1/jobs", json=body, headers=headers)
-    assert response.status_code == 202, response.text
-    job = await wait_for(client, headers, response.json()["job_id"], "succeeded", "failed")
-    assert job["status"] == "succeeded", job
-    saved = await saved_results(client, headers, job)
-    direct = await client.post("/api/v1/simulate", json=body, headers=headers)
-    assert direct.status_code == 200
-    assert saved["results"] == direct.json()["results"]
-    assert saved["inputs"] == direct.json()["inputs"]
+    saved = await job_as_simulate_answers(client, headers, body)
     assert saved["inputs"]["history"]["dataset_id"] == uploaded.json()["dataset_id"]
 
 
-async def test_a_job_on_a_dataset_it_cannot_use_is_refused_at_once(api) -> None:  # noqa: F811
+async def test_a_job_on_a_dataset_it_cannot_use_is_refused_at_once(api) -> None:
     client, headers, _ = api
     uploaded = await upload(client, headers, csv_of(["NSEI Index"], random_returns(30, 1)))
     body = example(data_source="dataset", dataset_id=uploaded.json()["dataset_id"])
